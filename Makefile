@@ -6,7 +6,7 @@ export MODELS_DIR ?= $(CURDIR)/var/models
 
 .PHONY: setup models serve test clean
 
-$(VENV)/.deps: requirements.txt requirements-dev.txt
+$(VENV)/.deps: requirements.txt requirements-api.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
