@@ -1,0 +1,128 @@
+"""The Flask API. Imports no torch and nothing from worker/ but its torch-free modules (queue, job_store, storage).
+
+create_app(test_config=None): config from DEFAULTS, then the environment (same names), then test_config.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, g, request
+from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import errors
+from app.errors import APIError
+from worker import queue
+from worker.job_store import get_store
+from worker.storage import get_storage
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = dict(
+    REDIS_URL="",                       # empty: the embedded setup (filesystem broker, SQLite jobs) under VAR_DIR
+    VAR_DIR=str(ROOT / "var"),
+    MODELS_DIR=str(ROOT / "var" / "models"),
+    WEB_DIR=str(ROOT / "mobile" / "dist"),  # the web build, served at / when it exists
+    MAX_UPLOAD_MB=20,                   # whole request; more is a 413
+    MAX_FORM_PARTS=16,
+    MAX_PIXELS=40_000_000,              # decoded pixels per image (the decompression-bomb guard)
+    MAX_SIZE=1024,                      # output long side
+    MAX_STEPS=1000,
+    MAX_STYLES=4,
+    QUEUE_CAP=100,                      # queued jobs; more is a 429
+    RETRY_AFTER=30,                     # seconds, sent with that 429
+    API_KEYS="",                        # comma-separated; empty: no auth
+    RATE_LIMIT="1200/minute",           # per key or IP, every /api route; empty: none
+    RATE_LIMIT_SUBMIT="30/minute",      # per key or IP, on POST /api/stylize and /api/portrait
+    CORS_ORIGINS="",                    # comma-separated origins, or *
+    RESULT_TTL=24 * 3600,
+    TRUST_PROXY=0,                      # number of proxies in front whose X-Forwarded-* to trust
+)
+
+PUBLIC = {"health.health", "docs.openapi", "docs.docs", "styles.thumbnail", "web.index", "web.files"}
+
+
+def load_config(test_config: dict | None) -> dict:
+    cfg = dict(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(name)
+        if raw is None:
+            continue
+        cfg[name] = int(raw) if isinstance(default, int) and raw.strip() else raw
+        if isinstance(default, int) and not raw.strip():
+            cfg[name] = default
+    cfg.update(test_config or {})
+    return cfg
+
+
+def client_id() -> str:
+    return getattr(g, "client", None) or f"ip:{request.remote_addr}"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(load_config(test_config))
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+    app.json.sort_keys = False
+    if app.config["TRUST_PROXY"]:
+        n = int(app.config["TRUST_PROXY"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    url, var = app.config["REDIS_URL"] or "", app.config["VAR_DIR"]
+    queue.configure(url, var)
+    app.config.setdefault("ENQUEUE", queue.enqueue)  # tests pass their own
+    app.extensions["jobs"] = get_store(url, var)
+    app.extensions["media"] = get_storage(var_dir=var)
+
+    errors.register(app)
+    app.before_request(authenticate)
+    app.after_request(cors)
+    limiter = Limiter(client_id, app=app, storage_uri=url or "memory://", headers_enabled=True,
+                      swallow_errors=True, default_limits=[limit("RATE_LIMIT")],
+                      default_limits_exempt_when=lambda: not current_app.config["RATE_LIMIT"])
+    from app import docs, health, jobs, portrait, styles, stylize, web
+    for mod in (stylize, portrait):
+        limiter.limit(limit("RATE_LIMIT_SUBMIT"), methods=["POST"],
+                      exempt_when=lambda: not current_app.config["RATE_LIMIT_SUBMIT"])(mod.bp)
+    for mod in (health, docs, web):
+        limiter.exempt(mod.bp)
+    for mod in (stylize, portrait, jobs, styles, health, docs, web):
+        app.register_blueprint(mod.bp)
+    return app
+
+
+def limit(name: str):
+    return lambda: current_app.config[name] or "1000000/second"
+
+
+def authenticate():
+    """Bearer API keys when API_KEYS is set, compared in constant time against every key."""
+    keys = [k.strip() for k in current_app.config["API_KEYS"].split(",") if k.strip()]
+    if not keys or request.method == "OPTIONS" or request.endpoint in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    ok = False
+    for key in keys:  # no early exit: timing does not tell which key matched, or how far
+        ok |= hmac.compare_digest(given.encode(), key.encode())
+    if not ok:
+        raise APIError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>",
+                       headers={"WWW-Authenticate": "Bearer"})
+    g.client = "key:" + hashlib.sha256(given.encode()).hexdigest()[:16]
+    return None
+
+
+def cors(resp):
+    allowed = [o.strip() for o in current_app.config["CORS_ORIGINS"].split(",") if o.strip()]
+    origin = request.headers.get("Origin")
+    if origin and (origin in allowed or "*" in allowed):
+        resp.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        resp.headers["Access-Control-Expose-Headers"] = "Location, Retry-After, Idempotent-Replayed"
+        resp.headers["Access-Control-Max-Age"] = "600"
+        resp.headers.add("Vary", "Origin")
+    return resp

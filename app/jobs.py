@@ -1,0 +1,179 @@
+"""Jobs: the submit path shared by /api/stylize and /api/portrait, and GET/cancel/result/preview by id."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from PIL import Image
+
+from app import images
+from app.errors import APIError
+from worker import queue
+from worker.job_store import QUEUED, RUNNING, SUCCEEDED, TERMINAL, new_record
+
+bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
+log = logging.getLogger(__name__)
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+IDEM_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+
+
+def store():
+    return current_app.extensions["jobs"]
+
+
+def media():
+    return current_app.extensions["media"]
+
+
+def iso(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z") if ts else None
+
+
+def job_json(rec: dict) -> dict:
+    step, total = rec["progress"]["step"], rec["progress"]["total"]
+    eta = position = None
+    if rec["status"] == RUNNING and step > 0 and total > step and rec["started_at"]:
+        eta = round((time.time() - rec["started_at"]) / step * (total - step), 1)
+    if rec["status"] == QUEUED:
+        position = store().queued_ahead(rec) + 1
+    jid = rec["id"]
+    return {
+        "id": jid, "kind": rec["kind"], "status": rec["status"],
+        "progress": {"step": step, "total": total,
+                     "fraction": 1.0 if rec["status"] == SUCCEEDED else round(step / total, 4) if total else 0.0},
+        "eta_seconds": eta, "queue_position": position,
+        "created_at": iso(rec["created_at"]), "started_at": iso(rec["started_at"]),
+        "finished_at": iso(rec["finished_at"]),
+        "params": rec["params"], "error": rec["error"],
+        "urls": {"get": url_for("jobs.get", job_id=jid), "result": url_for("jobs.result", job_id=jid),
+                 "preview": url_for("jobs.preview", job_id=jid), "cancel": url_for("jobs.cancel", job_id=jid)},
+    }
+
+
+def idem_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not IDEM_KEY.match(raw):
+        raise APIError(400, "bad_idempotency_key", "Idempotency-Key: 1 to 200 printable ASCII characters")
+    from app import client_id
+    return f"{client_id()}:{raw}"
+
+
+def replay(job_id: str):
+    rec = store().get(job_id)
+    if rec is None:
+        return None
+    resp = jsonify(job_json(rec))
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("jobs.get", job_id=job_id)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def check_capacity() -> None:
+    cap = int(current_app.config["QUEUE_CAP"])
+    if store().queue_depth() >= cap:
+        after = str(current_app.config["RETRY_AFTER"])
+        raise APIError(429, "queue_full", f"the queue is full ({cap} jobs waiting); retry in {after} s",
+                       headers={"Retry-After": after})
+
+
+def submit(kind: str, engine: str, params: dict, content: Image.Image | None, styles: list[Image.Image],
+           key: str | None):
+    """Store the (clean) inputs, write the record, enqueue by task name: 202 + Location + the job."""
+    jid = uuid.uuid4().hex
+    inputs: dict = {"styles": []}
+    if content is not None:
+        inputs["content"] = f"uploads/{jid}/content.png"
+        media().put(inputs["content"], images.png(content))
+    for i, img in enumerate(styles):
+        inputs["styles"].append(f"uploads/{jid}/style{i}.png")
+        media().put(inputs["styles"][-1], images.png(img))
+    if key:
+        winner = store().claim_idem(key, jid, int(current_app.config["RESULT_TTL"]))
+        if winner:  # a concurrent retry got there first: drop ours, answer with theirs
+            media().delete_prefix(f"uploads/{jid}")
+            resp = replay(winner)
+            if resp is not None:
+                return resp
+    name = queue.PORTRAIT if kind == "portrait" else queue.STYLIZE
+    rec = new_record(jid, kind, queue.queue_for(kind, engine), params, inputs, client=client())
+    store().create(rec)
+    try:
+        current_app.config["ENQUEUE"](name, jid, rec["queue"])
+    except Exception as e:
+        log.exception("enqueue failed")
+        store().finish(jid, "failed", error={"code": "broker_unavailable", "message": "the queue is unreachable"})
+        raise APIError(503, "broker_unavailable", f"the job queue is unreachable ({type(e).__name__}); "
+                       "try again shortly", headers={"Retry-After": "10"})
+    resp = jsonify(job_json(rec))
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("jobs.get", job_id=jid)
+    return resp
+
+
+def client() -> str:
+    from app import client_id
+    return client_id()
+
+
+def load(job_id: str) -> dict:
+    rec = store().get(job_id) if JOB_ID.match(job_id) else None
+    if rec is None:
+        raise APIError(404, "job_not_found", f"no job {job_id[:40]!r} (jobs expire after "
+                       f"{int(current_app.config['RESULT_TTL']) // 3600} h)")
+    return rec
+
+
+@bp.get("/<job_id>")
+def get(job_id):
+    return jsonify(job_json(load(job_id)))
+
+
+@bp.post("/<job_id>/cancel")
+def cancel(job_id):
+    rec = load(job_id)
+    if rec["status"] in TERMINAL:
+        raise APIError(409, "job_finished", f"the job already ended: {rec['status']}", status=rec["status"])
+    rec = store().cancel(job_id)
+    return jsonify(job_json(rec)), 202
+
+
+@bp.get("/<job_id>/result")
+def result(job_id):
+    rec = load(job_id)
+    fmt = request.args.get("format", "png").lower()
+    if fmt not in ("png", "jpeg", "jpg"):
+        raise APIError(422, "invalid_parameter", f"format must be png or jpeg, not {fmt[:20]!r}", field="format")
+    if rec["status"] != SUCCEEDED:
+        raise APIError(409, "not_ready", f"the job is {rec['status']}; the result exists once it has succeeded",
+                       status=rec["status"])
+    try:
+        data = media().get(rec["result"])
+    except FileNotFoundError:
+        raise APIError(404, "result_expired", "the result file is gone (expired)")
+    if fmt != "png":
+        return Response(images.png_to_jpeg(data), mimetype="image/jpeg", headers=download(job_id, "jpg"))
+    return Response(data, mimetype="image/png", headers=download(job_id, "png"))
+
+
+def download(job_id: str, ext: str) -> dict:
+    return {"Content-Disposition": f'inline; filename="{job_id}.{ext}"', "Cache-Control": "private, max-age=3600"}
+
+
+@bp.get("/<job_id>/preview")
+def preview(job_id):
+    rec = load(job_id)
+    key = rec.get("preview")
+    if not key:
+        raise APIError(409, "no_preview", f"no preview yet (the job is {rec['status']})", status=rec["status"])
+    try:
+        data = media().get(key)
+    except FileNotFoundError:
+        raise APIError(404, "preview_expired", "the preview file is gone (expired)")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

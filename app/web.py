@@ -1,0 +1,31 @@
+"""The web build of the app (mobile/dist, config WEB_DIR) at /, when it exists; anything else is JSON 404."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+
+bp = Blueprint("web", __name__)
+
+
+def folder() -> Path | None:
+    path = Path(current_app.config["WEB_DIR"])
+    return path if (path / "index.html").is_file() else None
+
+
+@bp.get("/")
+def index():
+    if folder() is None:
+        abort(404, "no web build here; the API lives under /api (see /api/docs)")
+    return send_from_directory(folder(), "index.html", max_age=0)
+
+
+@bp.get("/<path:path>")
+def files(path: str):
+    root = folder()
+    if root is None or path.startswith("api/"):
+        abort(404)
+    # send_from_directory refuses paths that escape root; unknown paths get the app shell (client-side routes).
+    if (root / path).is_file():
+        return send_from_directory(root, path)
+    return send_from_directory(root, "index.html", max_age=0)

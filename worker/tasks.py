@@ -1,0 +1,214 @@
+"""Thin Celery tasks: a job id in, inputs read from storage, an engine called, progress and result written back.
+
+Tasks get ids, never bytes. Engines (and torch) are imported inside the pool process on first use and keep their
+models cached there, so the parent worker process never touches torch or CUDA. Failures end in a clear
+error code on the job record: canceled, time_limit, out_of_memory, invalid_params, models_missing,
+input_missing, redelivery_limit, internal.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import os
+import socket
+import threading
+import time
+
+from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded
+from PIL import Image
+
+from worker import queue
+from worker.job_store import get_store
+from worker.storage import cleanup as cleanup_storage, get_storage
+
+log = logging.getLogger(__name__)
+app = queue.app
+
+# Engine modules by name; tests swap in a fake engine here.
+ENGINES = {"gatys": "worker.engines.gatys", "fast": "worker.engines.fast", "portrait": "worker.engines.portrait"}
+
+
+def max_deliveries() -> int:
+    return queue.env_int("MAX_DELIVERIES", 3)
+
+
+class Failed(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def engine(name: str):
+    return importlib.import_module(ENGINES[name])
+
+
+def load_image(storage, key: str) -> Image.Image:
+    try:
+        data = storage.get(key)
+    except FileNotFoundError:
+        raise Failed("input_missing", f"the uploaded input {key.rsplit('/', 1)[-1]} has expired or is gone")
+    img = Image.open(io.BytesIO(data), formats=["PNG"])
+    img.load()
+    return img
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    # A fresh RGB image: no EXIF, GPS or text chunks can ride along into the result.
+    clean = Image.new("RGB", img.size)
+    clean.paste(img.convert("RGB"))
+    buf = io.BytesIO()
+    clean.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def jpeg_bytes(img: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def is_oom(e: BaseException) -> bool:
+    return type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower()
+
+
+def snapshot_every(steps) -> int:
+    return max(1, int(steps) // 10) if steps else 20
+
+
+class Run:
+    """One delivery of one job: the callbacks the engine sees and the record writes around it."""
+
+    def __init__(self, job_id: str):
+        self.id = job_id
+        self.store = get_store()
+        self.storage = get_storage()
+
+    def on_progress(self, p) -> None:
+        fields = {"progress": {"step": int(p.step), "total": int(p.total)}}
+        if getattr(p, "preview", None) is not None:
+            key = f"jobs/{self.id}/preview.jpg"
+            self.storage.put(key, jpeg_bytes(p.preview))
+            fields["preview"] = key
+        self.store.update(self.id, **fields)
+
+    def should_cancel(self) -> bool:
+        return self.store.cancel_requested(self.id)
+
+
+def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
+    p, inputs = rec["params"], rec["inputs"]
+    cb = dict(on_progress=run.on_progress, should_cancel=run.should_cancel)
+    styles = [load_image(run.storage, k) for k in inputs.get("styles", [])]
+    if rec["kind"] == "portrait":
+        return engine("portrait").run(p["seed"], styles[0] if styles else None, preset=p.get("preset"),
+                                      engine=p.get("engine", "fast"), size=size, snapshot_every=5, **cb)
+    content = load_image(run.storage, inputs["content"])
+    if p["engine"] == "fast":
+        return engine("fast").run(content, styles[0] if styles else None, preset=p.get("preset"),
+                                  strength=p.get("strength", 1.0), size=size,
+                                  preserve_color=p.get("preserve_color", False), **cb)
+    keys = ("style_weights", "steps", "content_weight", "style_weight", "tv_weight", "preserve_color", "init",
+            "style_scale", "seed")
+    kw = {k: p[k] for k in keys if p.get(k) is not None}
+    return engine("gatys").run(content, styles, size=size, snapshot_every=snapshot_every(p.get("steps")),
+                               **kw, **cb)
+
+
+def run_job(job_id: str) -> str:
+    """Run one job to a terminal state; returns that state. Never raises for a job's own failure."""
+    run = Run(job_id)
+    store = run.store
+    rec = store.get(job_id)
+    if rec is None or rec["status"] in ("succeeded", "failed", "canceled"):
+        return rec["status"] if rec else "missing"  # canceled while queued, or a duplicate delivery
+    rec = store.start(job_id, os.getpid())
+    if rec["status"] != "running":
+        return rec["status"]
+    if rec["attempts"] > max_deliveries():
+        store.finish(job_id, "failed", error={"code": "redelivery_limit", "message":
+                     f"the job was delivered {rec['attempts']} times (its worker died each time); giving up"})
+        return "failed"
+    size = int(rec["params"].get("size", 512))
+    try:
+        try:
+            out = call_engine(rec, run, size)
+        except Exception as e:
+            if not is_oom(e):
+                raise
+            size = max(64, size * 3 // 4)  # retry once, smaller
+            log.warning("job %s: out of memory, retrying at %d px", job_id, size)
+            free_gpu_memory()
+            store.update(job_id, params={**rec["params"], "size": size})
+            try:
+                out = call_engine(rec, run, size)
+            except Exception as e2:
+                if is_oom(e2):
+                    raise Failed("out_of_memory", f"out of memory even at {size} px; try a smaller size")
+                raise
+        key = f"jobs/{job_id}/result.png"
+        run.storage.put(key, png_bytes(out))
+        done = store.finish(job_id, "succeeded", result=key, width=out.width, height=out.height)
+        return done["status"]
+    except Failed as e:
+        return end(store, job_id, "failed", e.code, e.message)
+    except SoftTimeLimitExceeded:
+        return end(store, job_id, "failed", "time_limit",
+                   f"the job ran past the {queue.time_limits()[0]} s time limit; try fewer steps or a smaller size")
+    except Exception as e:
+        name = type(e).__name__
+        if name == "Canceled":
+            return end(store, job_id, "canceled", "canceled", "canceled while running")
+        if name == "ModelsMissing":
+            return end(store, job_id, "failed", "models_missing", str(e))
+        if isinstance(e, ValueError):
+            return end(store, job_id, "failed", "invalid_params", str(e))
+        log.exception("job %s failed", job_id)
+        return end(store, job_id, "failed", "internal", f"{name}: {e}")
+
+
+def end(store, job_id: str, status: str, code: str, message: str) -> str:
+    rec = store.finish(job_id, status, error={"code": code, "message": message})
+    return rec["status"] if rec else status
+
+
+def free_gpu_memory() -> None:
+    import sys
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@app.task(name=queue.STYLIZE)
+def stylize(job_id: str) -> str:
+    return run_job(job_id)
+
+
+@app.task(name=queue.PORTRAIT)
+def portrait(job_id: str) -> str:
+    return run_job(job_id)
+
+
+@app.task(name=queue.CLEANUP)
+def cleanup() -> int:
+    ttl = queue.env_int("RESULT_TTL", 24 * 3600)
+    return cleanup_storage(get_store(), get_storage(), ttl)
+
+
+# Liveness for /api/health: the parent worker process writes a heartbeat record every few seconds. It works the
+# same on both brokers (the filesystem transport has no broadcast for `inspect ping`).
+def _beat(name: str, queues: list[str]) -> None:
+    while True:
+        try:
+            get_store().heartbeat(name, {"queues": queues, "pid": os.getpid()})
+        except Exception:  # the store being briefly down must not kill the heartbeat
+            log.warning("heartbeat failed", exc_info=True)
+        time.sleep(5)
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender=None, **_):
+    queues = sorted(q.name for q in sender.app.amqp.queues.consume_from.values()) if sender else []
+    name = getattr(sender, "hostname", None) or f"worker@{socket.gethostname()}:{os.getpid()}"
+    threading.Thread(target=_beat, args=(name, queues), daemon=True).start()
