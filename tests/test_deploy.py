@@ -210,6 +210,9 @@ def test_api_image_has_no_torch():
             text = " ".join(cmd.value)
             assert "requirements.txt" not in text.replace("requirements-api.txt", ""), (name, text)
             assert "torch" not in text.lower(), (name, text)
+    # From the model stage (CPU torch) the api takes only the preset thumbnails, never the venv or weights.
+    taken = [c.value[0] for c in all_stages["api"] if c.cmd == "COPY" and "--from=models" in c.flags]
+    assert taken == ["/opt/models/thumbnails"]
     pins = pinned(ROOT / "requirements-api.txt")
     assert not {"torch", "numpy", "safetensors", "onnx"} & set(pins)
     # and the api image installs exactly requirements-api.txt, which requirements.txt includes
@@ -280,7 +283,8 @@ def closure(names) -> set[str]:
     return seen
 
 
-API_SIDE_WORKER = ("queue.py", "job_store.py", "storage.py", "storage_s3.py")
+# beat (compose) runs `celery -A worker.queue beat` from the api image, which imports worker.tasks too.
+API_SIDE_WORKER = ("queue.py", "job_store.py", "storage.py", "storage_s3.py", "tasks.py")
 
 
 def api_files() -> list[Path]:
