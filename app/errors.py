@@ -16,9 +16,9 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 
 
 class APIError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, **extra):
+    def __init__(self, http_status: int, code: str, message: str, headers: dict | None = None, **extra):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message = http_status, code, message
         self.headers = headers or {}
         self.extra = extra
 

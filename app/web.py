@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, current_app, request, send_from_directory
 
 bp = Blueprint("web", __name__)
 
@@ -22,8 +22,13 @@ def index():
 
 @bp.get("/<path:path>")
 def files(path: str):
+    if path.startswith("api/"):
+        # An API path that exists for other methods is a 405 (this catch-all must not hide it as a 404).
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        others = set(adapter.allowed_methods("/" + path)) - {"GET", "HEAD", "OPTIONS"}
+        abort(405, valid_methods=sorted(others)) if others else abort(404)
     root = folder()
-    if root is None or path.startswith("api/"):
+    if root is None:
         abort(404)
     # send_from_directory refuses paths that escape root; unknown paths get the app shell (client-side routes).
     if (root / path).is_file():

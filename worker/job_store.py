@@ -124,6 +124,7 @@ class RedisStore(JobStore):
                 return
             pipe.multi()
             pipe.set(key, json.dumps(new))
+            pipe.zadd(self._k("jobs"), {job_id: new["created_at"]})
             if new["status"] != QUEUED:
                 pipe.zrem(self._k("queued", new["queue"]), job_id)
         self.r.transaction(tx, key)
@@ -218,8 +219,8 @@ class SQLiteStore(JobStore):
             rec = json.loads(row[0])
             new = fn(rec)
             if new is not None:
-                db.execute("UPDATE jobs SET status = ?, data = ? WHERE id = ?",
-                           (new["status"], json.dumps(new), job_id))
+                db.execute("UPDATE jobs SET status = ?, created_at = ?, data = ? WHERE id = ?",
+                           (new["status"], new["created_at"], json.dumps(new), job_id))
             db.execute("COMMIT")
             return new or rec
         except BaseException:
