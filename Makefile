@@ -16,8 +16,10 @@ setup: $(VENV)/.deps models
 models: $(VENV)/.deps
 	$(PY) -m worker models fetch
 
+# API (gunicorn, PORT default 5000) + Celery workers; REDIS_URL for Redis, else the embedded default under ./var.
 serve: setup
 	$(PY) -m worker models verify
+	exec $(PY) -m worker.serve
 
 test: setup
 	$(PY) -m pytest
