@@ -1,0 +1,118 @@
+// Neural Art: paint photos in a style, make GAN portraits, against your own server. Entry for Expo Go and Snack.
+import { StatusBar } from 'expo-status-bar';
+import React, { useCallback, useEffect, useState } from 'react';
+import { ActivityIndicator, Platform, ScrollView, StyleSheet, Text, View } from 'react-native';
+import TabBar, { Tab } from './src/components/TabBar';
+import { Job, TERMINAL } from './src/lib/api';
+import { clearHistory, Entry, loadHistory, saveHistory, upsert } from './src/lib/history';
+import { loadServer, saveServer } from './src/lib/settings';
+import { colors, MAX_WIDTH, space } from './src/lib/theme';
+import { useStyles } from './src/lib/useStyles';
+import HistoryScreen from './src/screens/HistoryScreen';
+import JobScreen from './src/screens/JobScreen';
+import PortraitScreen from './src/screens/PortraitScreen';
+import SettingsScreen from './src/screens/SettingsScreen';
+import StylizeScreen, { Draft } from './src/screens/StylizeScreen';
+
+type Open = { entry: Entry; job?: Job | null };
+
+export default function App() {
+  const [base, setBase] = useState<string | null>(null);
+  const [history, setHistory] = useState<Entry[] | null>(null);
+  const [tab, setTab] = useState<Tab>('stylize');
+  const [open, setOpen] = useState<Open | null>(null);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [portrait, setPortrait] = useState<{ nonce: number; seed?: number }>({ nonce: 0 });
+  const styles = useStyles(base);
+
+  // Start: the server URL and the history; a job that was still running when the app closed is opened again.
+  useEffect(() => {
+    (async () => {
+      const [url, list] = await Promise.all([loadServer(), loadHistory()]);
+      setBase(url);
+      setHistory(list);
+      const live = list.find((e) => !TERMINAL.includes(e.status));
+      if (live) setOpen({ entry: live });
+    })();
+  }, []);
+
+  useEffect(() => {
+    if (history) saveHistory(history).catch(() => undefined);
+  }, [history]);
+
+  const submitted = useCallback((entry: Entry, job: Job) => {
+    setHistory((h) => upsert(h ?? [], entry));
+    setOpen({ entry, job });
+  }, []);
+
+  const jobChanged = useCallback((job: Job) => {
+    setHistory((h) => {
+      const old = h?.find((e) => e.id === job.id);
+      if (!h || !old || old.status === job.status) return h;
+      return upsert(h, { ...old, status: job.status, error: job.error?.message ?? null });
+    });
+  }, []);
+
+  const runAgain = useCallback((e: Entry) => {
+    setOpen(null);
+    if (e.kind === 'portrait') {
+      setPortrait((p) => ({ nonce: p.nonce + 1, seed: e.seed }));
+      setTab('portrait');
+    } else {
+      setDraft({ nonce: Date.now(), content: e.content ?? null, style: e.style ?? null, preset: e.preset ?? null,
+        engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null });
+      setTab('stylize');
+    }
+  }, []);
+
+  const changeServer = useCallback(async (url: string | null) => {
+    setBase(await saveServer(url));
+  }, []);
+
+  if (!base || !history) {
+    return (
+      <View style={[s.root, s.center]}>
+        <ActivityIndicator color={colors.accent} accessibilityLabel="Loading" />
+      </View>
+    );
+  }
+
+  const show = (t: Tab) => (!open && tab === t ? undefined : s.hidden);
+  return (
+    <View style={s.root}>
+      <StatusBar style="dark" />
+      <ScrollView style={s.scroll} contentContainerStyle={s.content} keyboardShouldPersistTaps="handled">
+        <View style={s.column}>
+          <Text accessibilityRole="header" style={s.brand}>Neural Art</Text>
+          {open ? (
+            <JobScreen key={open.entry.id} entry={open.entry} initial={open.job} onChange={jobChanged}
+              onRunAgain={runAgain} onClose={() => setOpen(null)} />
+          ) : null}
+          {/* Forms stay mounted while hidden, so a job view or another tab keeps what was picked. */}
+          <View style={show('stylize')}>
+            <StylizeScreen base={base} styles={styles} draft={draft} onSubmitted={submitted} />
+          </View>
+          <View style={show('portrait')}>
+            <PortraitScreen key={portrait.nonce} seed0={portrait.seed} base={base} styles={styles} onSubmitted={submitted} />
+          </View>
+          {!open && tab === 'history' ? (
+            <HistoryScreen history={history} onOpen={(entry) => setOpen({ entry })}
+              onClear={() => { clearHistory(); setHistory([]); }} />
+          ) : null}
+          {!open && tab === 'settings' ? <SettingsScreen base={base} onSave={changeServer} /> : null}
+        </View>
+      </ScrollView>
+      <TabBar tab={tab} onChange={(t) => { setOpen(null); setTab(t); }} />
+    </View>
+  );
+}
+
+const s = StyleSheet.create({
+  root: { flex: 1, backgroundColor: colors.bg, paddingTop: Platform.OS === 'web' ? 0 : 44 },
+  center: { alignItems: 'center', justifyContent: 'center' },
+  scroll: { flex: 1 },
+  content: { padding: space(4), paddingBottom: space(10) },
+  column: { width: '100%', maxWidth: MAX_WIDTH, alignSelf: 'center', gap: space(4) },
+  brand: { fontSize: 24, fontWeight: '800', color: colors.ink },
+  hidden: { display: 'none' },
+});

@@ -1,0 +1,141 @@
+import { Platform } from 'react-native';
+import * as api from '../src/lib/api';
+
+function respond(status: number, body: unknown, headers: Record<string, string> = {}) {
+  return Promise.resolve({
+    ok: status >= 200 && status < 300,
+    status,
+    headers: { get: (k: string) => headers[k] ?? null },
+    json: () => (body === undefined ? Promise.reject(new Error('no json')) : Promise.resolve(body)),
+  } as any);
+}
+
+// The FormData React Native uses on a phone (jest's global one is Node's, which stringifies {uri} parts).
+const RNFormData = require('react-native/Libraries/Network/FormData').default;
+(global as any).FormData = RNFormData;
+
+const content: api.Picked = { uri: 'file:///tmp/a.jpg', name: 'a.jpg', type: 'image/jpeg' };
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  (global as any).fetch = undefined;
+});
+
+test('absolute resolves server-relative paths and keeps absolute ones', () => {
+  expect(api.absolute('http://h:5000/', '/api/jobs/1')).toBe('http://h:5000/api/jobs/1');
+  expect(api.absolute('http://h:5000', 'api/styles')).toBe('http://h:5000/api/styles');
+  expect(api.absolute('http://h', 'https://cdn/x.jpg')).toBe('https://cdn/x.jpg');
+});
+
+test('getStyles accepts {styles: [...]} and resolves thumbnail URLs against the server', async () => {
+  global.fetch = jest.fn(() => respond(200, { styles: [{ id: 3, name: 'Wave', thumbnail: '/api/styles/3.jpg' }], count: 1 })) as any;
+  expect(await api.getStyles('http://srv:5000')).toEqual([{ id: 3, name: 'Wave', thumbnail: 'http://srv:5000/api/styles/3.jpg' }]);
+  expect((global.fetch as jest.Mock).mock.calls[0][0]).toBe('http://srv:5000/api/styles');
+});
+
+test('getStyles accepts a bare list too', async () => {
+  global.fetch = jest.fn(() => respond(200, [{ id: 0, name: 'Ink', thumbnail_url: 'http://x/0.jpg' }])) as any;
+  expect(await api.getStyles('http://srv')).toEqual([{ id: 0, name: 'Ink', thumbnail: 'http://x/0.jpg' }]);
+});
+
+test('an error answer becomes ApiError with the server code, message and Retry-After', async () => {
+  global.fetch = jest.fn(() => respond(429, { error: { code: 'queue_full', message: 'the queue is full' } }, { 'Retry-After': '30' })) as any;
+  const err = await api.getJob('http://srv', 'abc').catch((e) => e);
+  expect(err).toBeInstanceOf(api.ApiError);
+  expect([err.status, err.code, err.message, err.retryAfter]).toEqual([429, 'queue_full', 'the queue is full', 30]);
+});
+
+test('an error answer without JSON still gives a clear ApiError', async () => {
+  global.fetch = jest.fn(() => respond(502, undefined)) as any;
+  const err = await api.getJob('http://srv', 'abc').catch((e) => e);
+  expect([err.status, err.code]).toEqual([502, 'http_502']);
+  expect(err.message).toMatch(/502/);
+});
+
+test('a network failure is ApiError status 0 naming the server', async () => {
+  global.fetch = jest.fn(() => Promise.reject(new TypeError('Network request failed'))) as any;
+  const err = await api.getStyles('http://10.0.0.9:5000').catch((e) => e);
+  expect(err.status).toBe(0);
+  expect(err.code).toBe('network');
+  expect(err.message).toContain('http://10.0.0.9:5000');
+});
+
+test('submitStylize POSTs multipart with the Idempotency-Key and no hand-set Content-Type', async () => {
+  global.fetch = jest.fn(() => respond(202, { id: 'j1', status: 'queued' })) as any;
+  const job = await api.submitStylize('http://srv', { content, preset: 7, engine: 'fast', strength: 0.6, size: 384 }, 'key-1');
+  expect(job.id).toBe('j1');
+  const [url, init] = (global.fetch as jest.Mock).mock.calls[0];
+  expect(url).toBe('http://srv/api/stylize');
+  expect(init.method).toBe('POST');
+  expect(init.headers).toEqual({ 'Idempotency-Key': 'key-1' });
+  expect(init.body).toBeInstanceOf(FormData);
+});
+
+function fields(form: any): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const part of form.getParts()) out[part.fieldName] = part.string ?? { uri: part.uri, name: part.name, type: part.type };
+  return out;
+}
+
+test('stylize form: preset and strength for fast, no steps', async () => {
+  const form = await api.stylizeForm({ content, preset: 7, engine: 'fast', strength: 0.6, size: 384, steps: 50 });
+  expect(fields(form)).toEqual({
+    content: { uri: content.uri, name: 'a.jpg', type: 'image/jpeg' }, preset: '7', engine: 'fast', size: '384', strength: '0.6',
+  });
+});
+
+test('stylize form: own style image wins over a preset; gatys sends steps, not strength', async () => {
+  const style = { uri: 'file:///s.png', name: 's.png', type: 'image/png' };
+  const form = await api.stylizeForm({ content, style, preset: 7, engine: 'gatys', strength: 0.6, size: 512, steps: 40 });
+  expect(fields(form)).toEqual({
+    content: { uri: content.uri, name: 'a.jpg', type: 'image/jpeg' },
+    style: { uri: 'file:///s.png', name: 's.png', type: 'image/png' }, engine: 'gatys', size: '512', steps: '40',
+  });
+});
+
+test('portrait form carries the seed and a preset', async () => {
+  const form = await api.portraitForm({ seed: 1234, preset: 2, engine: 'fast', size: 256 });
+  expect(fields(form)).toEqual({ seed: '1234', preset: '2', engine: 'fast', size: '256' });
+});
+
+describe('upload part shape', () => {
+  const original = Platform.OS;
+  afterEach(() => { (Platform as any).OS = original; });
+
+  test('native: {uri, name, type} (React Native streams the file)', async () => {
+    (Platform as any).OS = 'ios';
+    const form = { append: jest.fn() };
+    await api.appendImage(form as any, 'content', content);
+    expect(form.append).toHaveBeenCalledWith('content', { uri: content.uri, name: 'a.jpg', type: 'image/jpeg' });
+  });
+
+  test("web: the picker's File, with its file name", async () => {
+    (Platform as any).OS = 'web';
+    const file = new Blob(['x'], { type: 'image/jpeg' });
+    const form = { append: jest.fn() };
+    await api.appendImage(form as any, 'content', { ...content, uri: 'blob:http://x/1', file });
+    expect(form.append).toHaveBeenCalledWith('content', file, 'a.jpg');
+  });
+
+  test('web: a resized image (data/blob URI, no File) is fetched into a Blob', async () => {
+    (Platform as any).OS = 'web';
+    const blob = new Blob(['y'], { type: 'image/jpeg' });
+    global.fetch = jest.fn(() => Promise.resolve({ blob: () => Promise.resolve(blob) } as any)) as any;
+    const form = { append: jest.fn() };
+    await api.appendImage(form as any, 'style', { uri: 'data:image/jpeg;base64,eQ==', name: 'b.jpg', type: 'image/jpeg' });
+    expect(global.fetch).toHaveBeenCalledWith('data:image/jpeg;base64,eQ==');
+    expect(form.append).toHaveBeenCalledWith('style', blob, 'b.jpg');
+  });
+});
+
+test('result and preview URLs', () => {
+  expect(api.resultUrl('http://s', 'ab')).toBe('http://s/api/jobs/ab/result');
+  expect(api.resultUrl('http://s', 'ab', 'jpeg')).toBe('http://s/api/jobs/ab/result?format=jpeg');
+  expect(api.previewUrl('http://s', 'ab', 4)).toBe('http://s/api/jobs/ab/preview?v=4');
+});
+
+test('newKey gives distinct printable keys', () => {
+  const a = api.newKey();
+  expect(a).toMatch(/^[\x21-\x7e]{1,200}$/);
+  expect(api.newKey()).not.toBe(a);
+});

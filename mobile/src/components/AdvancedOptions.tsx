@@ -1,0 +1,61 @@
+import React, { useState } from 'react';
+import { Pressable, StyleSheet, Text, TextInput, View } from 'react-native';
+import { colors, space } from '../lib/theme';
+
+export const SIZES = [256, 384, 512, 768, 1024];
+
+type Props = {
+  size: number;
+  onSize: (n: number) => void;
+  steps: string; // text, '' = the server's default
+  onSteps?: (s: string) => void; // shown only when steps apply (Best quality)
+};
+
+/** Folded by default: output size, and optimisation steps for the Gatys engine. */
+export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props) {
+  const [open, setOpen] = useState(false);
+  return (
+    <View style={styles.wrap}>
+      <Pressable testID="advanced-toggle" accessibilityRole="button" accessibilityState={{ expanded: open }}
+        accessibilityLabel={open ? 'Hide advanced options' : 'Show advanced options'} onPress={() => setOpen(!open)} style={styles.head}>
+        <Text style={styles.headText}>{open ? '▾' : '▸'} Advanced options</Text>
+      </Pressable>
+      {open ? (
+        <View testID="advanced" style={styles.body}>
+          <Text style={styles.label}>Output size (long side, px)</Text>
+          <View accessibilityRole="radiogroup" style={styles.row}>
+            {SIZES.map((n) => (
+              <Pressable key={n} testID={`size-${n}`} accessibilityRole="radio" accessibilityLabel={`${n} pixels`}
+                accessibilityState={{ checked: n === size }} onPress={() => onSize(n)}
+                style={[styles.chip, n === size && styles.on]}>
+                <Text style={[styles.chipText, n === size && styles.onText]}>{n}</Text>
+              </Pressable>
+            ))}
+          </View>
+          {onSteps ? (
+            <>
+              <Text style={styles.label}>Steps (empty: server default; more is slower and finer)</Text>
+              <TextInput testID="steps" accessibilityLabel="Optimisation steps" keyboardType="number-pad"
+                value={steps} onChangeText={(t) => onSteps(t.replace(/[^0-9]/g, ''))} placeholder="default"
+                style={styles.input} maxLength={4} />
+            </>
+          ) : null}
+        </View>
+      ) : null}
+    </View>
+  );
+}
+
+const styles = StyleSheet.create({
+  wrap: { gap: space(2) },
+  head: { minHeight: 44, justifyContent: 'center' },
+  headText: { fontSize: 15, color: colors.accent, fontWeight: '600' },
+  body: { gap: space(2) },
+  label: { fontSize: 13, color: colors.muted },
+  row: { flexDirection: 'row', flexWrap: 'wrap', gap: space(2) },
+  chip: { minWidth: 56, minHeight: 40, paddingHorizontal: space(2), borderRadius: 20, borderWidth: 1, borderColor: colors.line, alignItems: 'center', justifyContent: 'center' },
+  on: { borderColor: colors.accent, backgroundColor: '#f3edff' },
+  chipText: { color: colors.ink },
+  onText: { color: colors.accent, fontWeight: '700' },
+  input: { borderWidth: 1, borderColor: colors.line, borderRadius: 8, padding: space(2), fontSize: 16, maxWidth: 140, backgroundColor: colors.card },
+});

@@ -1,0 +1,190 @@
+// Every call to the service lives here: styles, submit (stylize, portrait), job status, cancel, result download.
+// The server URL is passed in (from Settings); URLs the server returns may be relative and are resolved here.
+import { Platform } from 'react-native';
+
+export type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const TERMINAL: Status[] = ['succeeded', 'failed', 'canceled'];
+
+export type Job = {
+  id: string;
+  kind: 'stylize' | 'portrait' | string;
+  status: Status;
+  progress: { step: number; total: number; fraction: number };
+  eta_seconds: number | null;
+  queue_position: number | null;
+  params: Record<string, unknown>;
+  error: { code: string; message: string } | null;
+  urls: { get: string; result: string; preview: string; cancel: string };
+};
+
+export type Preset = { id: number; name: string; thumbnail: string };
+
+// A picked (and maybe resized) image, ready to upload. `file` is the browser's File/Blob on web.
+export type Picked = { uri: string; name: string; type: string; width?: number; height?: number; file?: Blob };
+
+export type Engine = 'fast' | 'gatys';
+
+export type StylizeInput = {
+  content: Picked;
+  style?: Picked | null;
+  preset?: number | null;
+  engine: Engine;
+  strength?: number;
+  size?: number;
+  steps?: number | null;
+};
+
+export type PortraitInput = {
+  seed: number;
+  style?: Picked | null;
+  preset?: number | null;
+  engine: Engine;
+  size?: number;
+  steps?: number | null;
+};
+
+export class ApiError extends Error {
+  status: number; // 0: the server could not be reached
+  code: string;
+  retryAfter: number | null;
+  constructor(status: number, code: string, message: string, retryAfter: number | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export const GET_TIMEOUT_MS = 15000;
+export const UPLOAD_TIMEOUT_MS = 120000;
+
+/** base + path, or path itself when it is already absolute. */
+export function absolute(base: string, path: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
+  return base.replace(/\/+$/, '') + (path.startsWith('/') ? path : '/' + path);
+}
+
+async function call(base: string, path: string, init: RequestInit = {}, timeoutMs = GET_TIMEOUT_MS): Promise<any> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  let resp: Response;
+  try {
+    resp = await fetch(absolute(base, path), { ...init, signal: ctl.signal });
+  } catch (e: any) {
+    const why = e?.name === 'AbortError' ? 'timed out' : 'is unreachable';
+    throw new ApiError(0, 'network', `The server ${base || '(none set)'} ${why}. Check the connection and the server URL in Settings.`);
+  } finally {
+    clearTimeout(timer);
+  }
+  let body: any = null;
+  try {
+    body = await resp.json();
+  } catch {
+    body = null;
+  }
+  if (!resp.ok) {
+    const err = body?.error ?? {};
+    const after = Number(resp.headers.get('Retry-After'));
+    throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message || `The server answered ${resp.status}.`,
+      Number.isFinite(after) && after > 0 ? after : null);
+  }
+  return body;
+}
+
+export async function getStyles(base: string): Promise<Preset[]> {
+  const body = await call(base, '/api/styles');
+  const list: any[] = Array.isArray(body) ? body : body?.styles ?? body?.presets ?? [];
+  return list.map((s) => ({
+    id: Number(s.id),
+    name: String(s.name ?? `Style ${s.id}`),
+    thumbnail: absolute(base, String(s.thumbnail_url ?? s.thumbnail ?? s.url ?? `/api/styles/${s.id}/thumbnail`)),
+  }));
+}
+
+export async function health(base: string): Promise<any> {
+  return call(base, '/api/health');
+}
+
+/** Adds an image part: {uri, name, type} on native (React Native streams the file), the File/Blob on web. */
+export async function appendImage(form: FormData, field: string, img: Picked): Promise<void> {
+  if (Platform.OS === 'web') {
+    const blob = img.file ?? (await (await fetch(img.uri)).blob());
+    form.append(field, blob, img.name);
+  } else {
+    form.append(field, { uri: img.uri, name: img.name, type: img.type } as any);
+  }
+}
+
+function put(form: FormData, name: string, value: unknown) {
+  if (value !== undefined && value !== null && value !== '') form.append(name, String(value));
+}
+
+export async function stylizeForm(input: StylizeInput): Promise<FormData> {
+  const form = new FormData();
+  await appendImage(form, 'content', input.content);
+  if (input.style) await appendImage(form, 'style', input.style);
+  else put(form, 'preset', input.preset);
+  put(form, 'engine', input.engine);
+  put(form, 'size', input.size);
+  if (input.engine === 'fast') put(form, 'strength', input.strength);
+  else put(form, 'steps', input.steps);
+  return form;
+}
+
+export async function portraitForm(input: PortraitInput): Promise<FormData> {
+  const form = new FormData();
+  put(form, 'seed', input.seed);
+  if (input.style) await appendImage(form, 'style', input.style);
+  else put(form, 'preset', input.preset);
+  put(form, 'engine', input.engine);
+  put(form, 'size', input.size);
+  if (input.engine === 'gatys') put(form, 'steps', input.steps);
+  return form;
+}
+
+// No Content-Type header: fetch sets multipart/form-data with its boundary itself.
+function post(base: string, path: string, form: FormData, key: string): Promise<Job> {
+  return call(base, path, { method: 'POST', body: form, headers: { 'Idempotency-Key': key } }, UPLOAD_TIMEOUT_MS);
+}
+
+export async function submitStylize(base: string, input: StylizeInput, key: string): Promise<Job> {
+  return post(base, '/api/stylize', await stylizeForm(input), key);
+}
+
+export async function submitPortrait(base: string, input: PortraitInput, key: string): Promise<Job> {
+  return post(base, '/api/portrait', await portraitForm(input), key);
+}
+
+export function getJob(base: string, id: string): Promise<Job> {
+  return call(base, `/api/jobs/${encodeURIComponent(id)}`);
+}
+
+export function cancelJob(base: string, id: string): Promise<Job> {
+  return call(base, `/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+}
+
+export function resultUrl(base: string, id: string, format: 'png' | 'jpeg' = 'png'): string {
+  const url = absolute(base, `/api/jobs/${encodeURIComponent(id)}/result`);
+  return format === 'jpeg' ? `${url}?format=jpeg` : url;
+}
+
+/** The latest snapshot; `version` (e.g. the step) defeats image caches so each new preview is fetched. */
+export function previewUrl(base: string, id: string, version: number | string = 0): string {
+  return absolute(base, `/api/jobs/${encodeURIComponent(id)}/preview?v=${version}`);
+}
+
+/** Native only: downloads the result PNG into the cache directory and returns its file:// uri. */
+export async function downloadResult(base: string, id: string): Promise<string> {
+  const FileSystem = require('expo-file-system/legacy');
+  const target = `${FileSystem.cacheDirectory}neural-art-${id}.png`;
+  const res = await FileSystem.downloadAsync(resultUrl(base, id), target);
+  if (res.status !== 200) throw new ApiError(res.status, 'download_failed', `Download failed (${res.status}).`);
+  return res.uri;
+}
+
+/** A fresh Idempotency-Key: one per submit intent, reused when that same submit is retried. */
+export function newKey(): string {
+  const rnd = () => Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return `app-${Date.now().toString(16)}-${rnd()}${rnd()}`;
+}

@@ -1,0 +1,159 @@
+// One job: progress, live preview, cancel; then the result with compare, save/download, share, run again.
+import React, { useEffect, useRef, useState } from 'react';
+import { Image, Platform, StyleSheet, Text, View } from 'react-native';
+import Button from '../components/Button';
+import CompareView from '../components/CompareView';
+import ErrorBox from '../components/ErrorBox';
+import ProgressBar from '../components/ProgressBar';
+import Section from '../components/Section';
+import { saveResult, shareResult } from '../lib/actions';
+import { ApiError, cancelJob, Job, previewUrl, resultUrl, TERMINAL } from '../lib/api';
+import type { Entry } from '../lib/history';
+import { pollJob, Poller } from '../lib/poll';
+import { colors, space } from '../lib/theme';
+
+type Props = {
+  entry: Entry;
+  initial?: Job | null;
+  onChange: (job: Job) => void; // keeps the history entry's status current
+  onRunAgain: (entry: Entry) => void;
+  onClose: () => void;
+};
+
+export function statusLine(job: Job | null): string {
+  if (!job) return 'Connecting…';
+  const { step, total } = job.progress;
+  switch (job.status) {
+    case 'queued':
+      return job.queue_position ? `Waiting in line (position ${job.queue_position})` : 'Waiting in line';
+    case 'running': {
+      if (!total) return 'Starting…';
+      const eta = job.eta_seconds != null ? ` · about ${formatEta(job.eta_seconds)} left` : '';
+      return `Painting · step ${step}/${total}${eta}`;
+    }
+    case 'succeeded':
+      return 'Done';
+    case 'canceled':
+      return 'Canceled';
+    case 'failed':
+      return `Failed: ${job.error?.message ?? 'unknown error'}`;
+  }
+  return job.status;
+}
+
+export function formatEta(s: number): string {
+  if (s < 60) return `${Math.max(1, Math.round(s))} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+export default function JobScreen({ entry, initial, onChange, onRunAgain, onClose }: Props) {
+  const base = entry.base;
+  const [job, setJob] = useState<Job | null>(initial ?? null);
+  const [netError, setNetError] = useState<ApiError | null>(null);
+  const [canceling, setCanceling] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [previewOk, setPreviewOk] = useState<string | null>(null); // the preview URL that loaded last
+  const poller = useRef<Poller | null>(null);
+  const changed = useRef(onChange);
+  changed.current = onChange;
+
+  useEffect(() => {
+    const p = pollJob(base, entry.id, {
+      onJob: (j) => { setJob(j); setNetError(null); changed.current(j); },
+      onError: (e) => setNetError(e),
+    });
+    poller.current = p;
+    return p.stop;
+  }, [base, entry.id]);
+
+  const cancel = async () => {
+    setCanceling(true);
+    setActionError(null);
+    try {
+      const j = await cancelJob(base, entry.id);
+      setJob(j);
+      changed.current(j);
+    } catch (e: any) {
+      setActionError(e.message);
+    } finally {
+      setCanceling(false);
+      poller.current?.now();
+    }
+  };
+
+  const act = async (fn: typeof saveResult) => {
+    setNote(null);
+    setActionError(null);
+    try {
+      setNote(await fn(base, entry.id));
+    } catch (e: any) {
+      if (e?.name !== 'AbortError') setActionError(e.message); // AbortError: the user closed the share sheet
+    }
+  };
+
+  const done = job ? TERMINAL.includes(job.status) : false;
+  const gone = netError?.status === 404;
+  const title = entry.kind === 'portrait' ? `Portrait · face #${entry.seed}` : `Stylize · ${entry.styleName ?? 'style'}`;
+  const engineName = entry.engine === 'gatys' ? 'Best quality' : 'Fast';
+  // A new URL per step, so each snapshot is fetched; kept while the next one loads.
+  const pv = job && job.status === 'running' ? previewUrl(base, entry.id, `${job.progress.step}`) : null;
+
+  return (
+    <View style={s.wrap}>
+      <View style={s.head}>
+        <Button testID="job-back" label="‹ Back" onPress={onClose} accessibilityLabel="Back to the form" />
+        <Text accessibilityRole="header" style={s.title} numberOfLines={2}>{title}</Text>
+      </View>
+      <Section title={done ? 'Result' : 'Progress'}>
+        <Text testID="job-status" accessibilityLiveRegion="polite" style={[s.status, job?.status === 'failed' && s.failed]}>
+          {gone ? 'This job is no longer on the server (results expire).' : statusLine(job)}
+        </Text>
+        <Text style={s.meta}>{engineName} · {entry.size ?? 512} px{entry.kind === 'portrait' ? ` · seed ${entry.seed}` : ''}</Text>
+        {!done ? (
+          <ProgressBar fraction={job?.progress.fraction ?? null} label={statusLine(job)} />
+        ) : null}
+        {netError && !gone ? (
+          <ErrorBox testID="job-error" message={netError.message} retryLabel="Retry now" onRetry={() => poller.current?.now()} />
+        ) : null}
+        {!done && pv ? (
+          <View style={s.previewBox}>
+            <Image key="preview" testID="job-preview" source={{ uri: pv }} style={s.preview} resizeMode="contain"
+              onLoad={() => setPreviewOk(pv)} accessibilityLabel="Live preview of the painting" />
+            {previewOk === null ? <Text style={s.meta}>The first preview appears after the first steps.</Text> : null}
+          </View>
+        ) : null}
+        {!done ? (
+          <Button testID="cancel" kind="danger" label="Cancel" onPress={cancel} busy={canceling} disabled={!job}
+            accessibilityLabel="Cancel this job" />
+        ) : null}
+        {job?.status === 'succeeded' ? (
+          <>
+            <CompareView before={entry.kind === 'stylize' ? entry.content?.uri : null} after={resultUrl(base, entry.id)} />
+            <View style={s.actions}>
+              <Button testID="save-result" kind="primary" label={Platform.OS === 'web' ? 'Download' : 'Save to photos'} onPress={() => act(saveResult)} />
+              <Button testID="share-result" label="Share" onPress={() => act(shareResult)} />
+            </View>
+          </>
+        ) : null}
+        {done ? <Button testID="run-again" label="Run again with changes" onPress={() => onRunAgain(entry)} /> : null}
+        {note ? <Text testID="action-note" style={s.note}>{note}</Text> : null}
+        {actionError ? <ErrorBox testID="action-error" message={actionError} /> : null}
+      </Section>
+    </View>
+  );
+}
+
+const s = StyleSheet.create({
+  wrap: { gap: space(4) },
+  head: { flexDirection: 'row', alignItems: 'center', gap: space(3) },
+  title: { flex: 1, fontSize: 18, fontWeight: '700', color: colors.ink },
+  status: { fontSize: 16, color: colors.ink },
+  failed: { color: colors.danger },
+  meta: { fontSize: 13, color: colors.muted },
+  previewBox: { gap: space(1) },
+  preview: { width: '100%', aspectRatio: 1, maxHeight: 480, borderRadius: 10, backgroundColor: colors.line },
+  actions: { flexDirection: 'row', gap: space(2), flexWrap: 'wrap' },
+  note: { color: colors.ok },
+});

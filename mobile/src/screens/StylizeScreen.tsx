@@ -1,0 +1,135 @@
+import React, { useEffect, useRef, useState } from 'react';
+import { Platform, StyleSheet, Text, View } from 'react-native';
+import AdvancedOptions from '../components/AdvancedOptions';
+import Button from '../components/Button';
+import EngineToggle from '../components/EngineToggle';
+import ErrorBox from '../components/ErrorBox';
+import ImageBox from '../components/ImageBox';
+import Section from '../components/Section';
+import StrengthSlider from '../components/StrengthSlider';
+import StyleChooser from '../components/StyleChooser';
+import { Engine, Job, newKey, Picked, submitStylize } from '../lib/api';
+import type { Entry } from '../lib/history';
+import { pickImage, Source } from '../lib/images';
+import { colors, space } from '../lib/theme';
+import type { StylesState } from '../lib/useStyles';
+
+/** What "run again" hands back to the form. */
+export type Draft = {
+  nonce: number;
+  content?: Picked | null;
+  style?: Picked | null;
+  preset?: number | null;
+  engine?: Engine;
+  strength?: number;
+  size?: number;
+  steps?: number | null;
+};
+
+type Props = {
+  base: string;
+  styles: StylesState;
+  draft?: Draft | null;
+  onSubmitted: (entry: Entry, job: Job) => void;
+};
+
+export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: Props) {
+  const [content, setContent] = useState<Picked | null>(null);
+  const [own, setOwn] = useState<Picked | null>(null);
+  const [preset, setPreset] = useState<number | null>(null);
+  const [engine, setEngine] = useState<Engine>('fast');
+  const [strength, setStrength] = useState(1);
+  const [size, setSize] = useState(512);
+  const [steps, setSteps] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const key = useRef<string | null>(null); // kept across retries of the same submit
+
+  useEffect(() => {
+    if (!draft) return;
+    if (draft.content !== undefined) setContent(draft.content);
+    setOwn(draft.style ?? null);
+    if (draft.preset !== undefined) setPreset(draft.preset);
+    if (draft.engine) setEngine(draft.engine);
+    if (draft.strength !== undefined) setStrength(draft.strength);
+    if (draft.size) setSize(draft.size);
+    setSteps(draft.steps ? String(draft.steps) : '');
+  }, [draft?.nonce]);
+
+  // A changed form is a new submit: it gets a new Idempotency-Key.
+  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, base]);
+
+  const pick = async (source: Source, target: 'content' | 'style') => {
+    setError(null);
+    try {
+      const img = await pickImage(source);
+      if (img) (target === 'content' ? setContent : setOwn)(img);
+    } catch (e: any) {
+      setError(e.message);
+    }
+  };
+
+  const hasStyle = !!own || preset !== null;
+  const ready = !!content && hasStyle && !busy;
+  const missing = !content ? 'Pick a photo to paint.' : !hasStyle ? 'Choose a style.' : null;
+
+  const submit = async () => {
+    if (!content || !hasStyle) return;
+    setBusy(true);
+    setError(null);
+    key.current = key.current ?? newKey();
+    const nSteps = steps ? Number(steps) : null;
+    try {
+      const job = await submitStylize(base, { content, style: own, preset: own ? null : preset, engine, strength, size, steps: nSteps }, key.current);
+      key.current = null;
+      const name = own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
+      onSubmitted({
+        id: job.id, kind: 'stylize', base, createdAt: Date.now(), status: job.status, engine, preset: own ? null : preset,
+        styleName: name, strength, size, steps: nSteps, content, style: own,
+      }, job);
+    } catch (e: any) {
+      setError(e.retryAfter ? `${e.message} (retry in ${e.retryAfter} s)` : e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <View style={s.wrap}>
+      <Section title="1. Your photo">
+        <View style={s.row}>
+          <ImageBox uri={content?.uri} label="Your photo" placeholder="No photo yet" testID="content-image" />
+          <View style={s.buttons}>
+            <Button testID="content-pick" label={content ? 'Change photo' : 'Pick a photo'} onPress={() => pick('library', 'content')}
+              accessibilityLabel="Pick a photo from your library" />
+            {Platform.OS !== 'web' ? (
+              <Button testID="content-camera" label="Take a photo" onPress={() => pick('camera', 'content')} />
+            ) : null}
+          </View>
+        </View>
+      </Section>
+      <Section title="2. A style">
+        <StyleChooser styles={st} preset={preset} own={own} onPreset={setPreset}
+          onPickOwn={() => pick('library', 'style')} onClearOwn={() => setOwn(null)} />
+      </Section>
+      <Section title="3. How to paint">
+        <EngineToggle value={engine} onChange={setEngine} />
+        {engine === 'fast' ? <StrengthSlider value={strength} onChange={setStrength} /> : (
+          <Text style={s.hint}>Best quality paints step by step; you can watch it and cancel at any time.</Text>
+        )}
+        <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined} />
+      </Section>
+      {error ? <ErrorBox testID="submit-error" message={error} onRetry={ready ? submit : undefined} /> : null}
+      {missing ? <Text testID="submit-hint" style={s.hint}>{missing}</Text> : null}
+      <Button testID="submit" kind="primary" label={busy ? 'Sending…' : 'Paint it'} onPress={submit} disabled={!ready} busy={busy}
+        accessibilityLabel="Paint the photo in the chosen style" />
+    </View>
+  );
+}
+
+const s = StyleSheet.create({
+  wrap: { gap: space(4) },
+  row: { flexDirection: 'row', gap: space(3), alignItems: 'center', flexWrap: 'wrap' },
+  buttons: { gap: space(2), flexShrink: 1 },
+  hint: { color: colors.muted, fontSize: 14 },
+});
