@@ -196,6 +196,27 @@ def cleanup() -> int:
     return cleanup_storage(get_store(), get_storage(), ttl)
 
 
+def warm() -> None:
+    """Load every engine's models in this pool process with a tiny run each, so the first real job is quick."""
+    tiny = Image.new("RGB", (32, 32), (128, 128, 128))
+    runs = (("fast", lambda m: m.run(tiny, preset=0, size=32)),
+            ("gatys", lambda m: m.run(tiny, [tiny], size=32, steps=1)),
+            ("portrait", lambda m: m.run(0, preset=0, size=64)))
+    for name, call in runs:
+        try:
+            call(engine(name))
+        except Exception as e:  # a missing engine or model: the job that needs it fails with a clear code
+            log.warning("warm-up of %s skipped: %s: %s", name, type(e).__name__, e)
+
+
+@signals.worker_process_init.connect
+def _warm_child(**_):
+    # In the pool child, never the parent (no CUDA before fork). A thread: process init must return within
+    # seconds or Celery kills the child; a job that arrives meanwhile waits on the engines' own load locks.
+    if os.environ.get("WARM_MODELS", "1") != "0":
+        threading.Thread(target=warm, daemon=True, name="warm").start()
+
+
 # Liveness for /api/health: the parent worker process writes a heartbeat record every few seconds. It works the
 # same on both brokers (the filesystem transport has no broadcast for `inspect ping`).
 def _beat(name: str, queues: list[str]) -> None:
