@@ -4,10 +4,10 @@
 - Workers: one Celery worker per queue group in WORKER_QUEUES (default "fast;slow": a worker for fast jobs and
   one for gatys/portraits, so quick jobs never wait behind long ones; "fast,slow" is one worker for both). Each
   is prefork with one child (-c 1): models load once in that child, never in the parent.
-- Beat runs inside the first worker (-B) for the periodic cleanup of expired uploads and results (RESULT_TTL).
+- Celery beat sends the periodic cleanup of expired uploads and results (RESULT_TTL, every CLEANUP_EVERY s).
 - Broker: REDIS_URL if set, else the embedded filesystem transport under VAR_DIR.
 Ctrl-C (or SIGTERM) stops everything this started: each child runs in its own process group, which gets
-SIGTERM, then SIGKILL after a grace period. If any child dies, the rest are stopped too.
+SIGTERM (Celery workers SIGQUIT: a cold shutdown), then SIGKILL for the group after a grace period. If any child dies, the rest are stopped too.
 """
 from __future__ import annotations
 
@@ -41,22 +41,25 @@ def commands() -> list[tuple[str, list[str]]]:
         cmd = [py, "-m", "celery", "-A", "worker.queue", "worker", "-Q", ",".join(names), "-c", "1",
                "-P", "prefork", "-n", f"{'-'.join(names)}@%h", "-l", env("LOG_LEVEL", "INFO"),
                "--without-gossip", "--without-mingle"]
-        if i == 0:
-            cmd += ["-B", "-s", str(queue.var_dir() / "celerybeat-schedule")]
         out.append((f"worker[{group}]", cmd))
+    # The periodic cleanup's clock (it only sends the cleanup task; a worker runs it).
+    out.append(("beat", [py, "-m", "celery", "-A", "worker.queue", "beat", "-l", env("LOG_LEVEL", "INFO"),
+                         "-s", str(queue.var_dir() / "celerybeat-schedule")]))
     return out
 
 
 def stop(procs: list[tuple[str, subprocess.Popen]], grace: float = 10.0) -> None:
-    for _, p in procs:
+    for name, p in procs:
         if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
+            # Celery workers: cold shutdown (SIGQUIT) stops a running job at once; its unacked message goes back
+            # to the queue (Redis) and runs again on the next start. Others: SIGTERM, their graceful stop.
+            p.send_signal(signal.SIGQUIT if name.startswith("worker") else signal.SIGTERM)
     deadline = time.time() + grace
-    for _, p in procs:
+    for name, p in procs:
         try:
             p.wait(max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
-            pass
+            print(f"{name} did not stop within {grace:g} s; killing it", file=sys.stderr, flush=True)
     for _, p in procs:  # whatever is left, and any grandchildren in the group
         try:
             os.killpg(p.pid, signal.SIGKILL)

@@ -244,7 +244,7 @@ def test_idempotent_submit_over_http(server):
 
 
 @pytest.mark.parametrize("fields,files,status", [
-    ({}, {"content": png_header_only(40000, 40000)}, 413),
+    ({}, {"content": png_header_only(40000, 40000), "style": STYLE}, 413),
     ({"engine": "fast", "preset": "1"}, {"content": b"%PDF-1.4 not an image"}, 415),
     ({"engine": "fast", "preset": "1"}, {"content": image_bytes("BMP", size=(1000, 800))}, 413),  # > 2 MB upload
     ({"engine": "fast", "preset": "99"}, {"content": CONTENT}, 422),
@@ -284,9 +284,11 @@ def test_kill_9_mid_run_is_rerun_and_succeeds(server):
 
 def test_zz_ctrl_c_stops_everything_it_started(server):
     kids = children(server.proc.pid)
-    assert len(kids) >= 6, kids  # gunicorn master + worker, 2 Celery parents + 2 pool children (+ beat)
+    assert len(kids) >= 7, kids  # gunicorn master + worker, 2 Celery parents + 2 pool children, beat
     server.proc.send_signal(signal.SIGINT)
+    t0 = time.time()
     assert server.proc.wait(60) == 0
+    assert time.time() - t0 < 9, "a child needed the SIGKILL after the grace period\n" + server.tail()
     time.sleep(0.5)
     alive = [p for p in kids if Path(f"/proc/{p}").exists() and "Z" not in
              (Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0])]
