@@ -8,6 +8,10 @@ import sys
 # command -> module with add_arguments(parser) and main(args); modules import torch lazily inside main.
 COMMANDS = {
     "models": "worker.cli.models",
+    "train-gan": "worker.cli.train",
+    "train-cyclegan": "worker.cli.train",
+    "train-pix2pix": "worker.cli.train",
+    "translate": "worker.cli.translate",
 }
 
 

@@ -1,0 +1,143 @@
+"""Train your own generators: train-gan (DCGAN on a folder of images), train-cyclegan (unpaired A<->B),
+train-pix2pix (paired side-by-side images).
+
+One module serves the three commands (it reads which from the parser's prog / args.command). A run keeps
+checkpoints, per-epoch sample grids and losses.png in --run-dir (default var/train/<kind>-<NAME>); running the
+same command again resumes from the last checkpoint (--fresh starts over). Ctrl-C saves before it stops.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+DEVICES = ("auto", "cpu", "cuda")
+KINDS = {"train-gan": "dcgan", "train-cyclegan": "cyclegan", "train-pix2pix": "pix2pix"}
+DEFAULTS = {  # (size, epochs, batch): the papers' recipes
+    "train-gan": (64, 25, 128),
+    "train-cyclegan": (256, 100, 1),
+    "train-pix2pix": (256, 100, 1),
+}
+
+
+def _command(p) -> str:
+    name = p.prog.rsplit(" ", 1)[-1]
+    if name not in KINDS:
+        raise ValueError(f"worker.cli.train serves {', '.join(KINDS)}, not {name!r}")
+    return name
+
+
+def add_arguments(p) -> None:
+    cmd = _command(p)
+    size, epochs, batch = DEFAULTS[cmd]
+    p.set_defaults(train_command=cmd)
+    if cmd == "train-cyclegan":
+        p.add_argument("--a", metavar="DIR", required=True, help="folder of domain A images (e.g. photos)")
+        p.add_argument("--b", metavar="DIR", required=True, help="folder of domain B images (e.g. paintings)")
+    else:
+        p.add_argument("--data", metavar="DIR", required=True,
+                       help="folder of images" + (" (input | target side by side)" if cmd == "train-pix2pix" else ""))
+    p.add_argument("--out", metavar="NAME", help="model name (default: from the data folder name)")
+    p.add_argument("--size", metavar="PX", type=int, default=size, help=f"training size (default {size})")
+    p.add_argument("--epochs", metavar="N", type=int, default=epochs, help=f"total epochs (default {epochs})")
+    p.add_argument("--batch", metavar="N", type=int, default=batch, help=f"batch size (default {batch})")
+    p.add_argument("--steps", metavar="N", type=int, help="stop after N steps in this run (resume later)")
+    p.add_argument("--lr", metavar="X", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
+    p.add_argument("--ngf", metavar="N", type=int, default=64, help="generator width (default 64)")
+    p.add_argument("--ndf", metavar="N", type=int, default=64, help="discriminator width (default 64)")
+    if cmd == "train-gan":
+        p.add_argument("--real-label", metavar="X", type=float, default=0.9,
+                       help="discriminator target for real images; < 1 is label smoothing (default 0.9)")
+    else:
+        p.add_argument("--real-label", metavar="X", type=float, default=1.0,
+                       help="discriminator target for real images; < 1 is label smoothing (default 1.0)")
+    if cmd == "train-cyclegan":
+        p.add_argument("--blocks", metavar="N", type=int, default=9, help="residual blocks (default 9)")
+        p.add_argument("--cycle", metavar="X", type=float, default=10.0, help="cycle loss weight (default 10)")
+        p.add_argument("--identity", metavar="X", type=float, default=0.5,
+                       help="identity loss weight, times --cycle (default 0.5)")
+    if cmd == "train-pix2pix":
+        p.add_argument("--downs", metavar="N", type=int, default=8,
+                       help="U-Net levels: 8 = unet_256, 7 = unet_128; --size must be a multiple of 2**N")
+        p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                       help="AtoB: left half -> right half (default)")
+        p.add_argument("--l1", metavar="X", type=float, default=100.0, help="L1 loss weight (default 100)")
+    p.add_argument("--limit", metavar="N", type=int, help="use at most N images per folder")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="data order and noise seed (default 0)")
+    p.add_argument("--run-dir", metavar="DIR", help="checkpoints, samples, losses.png (default var/train/...)")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
+
+
+def default_name(*folders: str) -> str:
+    name = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(f).resolve().name).strip("-.") or "model"
+                    for f in folders)
+    return name[:64]
+
+
+def build(args, device, models_root: Path):
+    cmd = args.train_command
+    if cmd == "train-gan":
+        from worker.train import dcgan
+
+        opt = dcgan.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, lr=args.lr, real_label=args.real_label)
+        return dcgan.build(args.data, opt, device, args.out, models_root, args.limit)
+    if cmd == "train-cyclegan":
+        from worker.train import cyclegan
+
+        opt = cyclegan.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, blocks=args.blocks, lr=args.lr,
+                               cycle=args.cycle, identity=args.identity, real_label=args.real_label)
+        return cyclegan.build(args.a, args.b, opt, device, args.out, models_root, args.limit)
+    from worker.train import pix2pix
+
+    opt = pix2pix.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, downs=args.downs, lr=args.lr, l1=args.l1,
+                          real_label=args.real_label, direction=args.direction)
+    return pix2pix.build(args.data, opt, device, args.out, models_root, args.limit)
+
+
+def main(args) -> int:
+    from worker import device as devices
+    from worker.models import models_dir
+    from worker.train import loop
+
+    cmd = args.train_command
+    folders = [args.a, args.b] if cmd == "train-cyclegan" else [args.data]
+    try:
+        args.out = loop.check_name(args.out or default_name(*folders))
+        for label, v in (("--size", args.size), ("--epochs", args.epochs), ("--batch", args.batch),
+                         ("--ngf", args.ngf), ("--ndf", args.ndf)):
+            if v < 1:
+                raise ValueError(f"{label} must be >= 1, not {v}")
+        if args.steps is not None and args.steps < 1:
+            raise ValueError(f"--steps must be >= 1, not {args.steps}")
+        dev = devices.pick(args.device)
+        run_dir = Path(args.run_dir or Path(os.environ.get("TRAIN_DIR", "var/train")) / f"{KINDS[cmd]}-{args.out}")
+        print(f"loading images for {args.out} ...", file=sys.stderr)
+        task = build(args, dev, models_dir())
+        print(f"{task.n} training items on {dev}; run dir {run_dir}", file=sys.stderr)
+        result = loop.fit(task, run_dir, epochs=args.epochs, batch=args.batch, seed=args.seed,
+                          max_steps=args.steps, resume=not args.fresh, device=dev)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FloatingPointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; checkpoint saved, run the same command again to resume", file=sys.stderr)
+        return 130
+    summary = {"name": args.out, "kind": KINDS[cmd], "step": result.step, "total": result.total,
+               "resumed_from": result.resumed_from, "losses": result.losses, "run_dir": str(run_dir),
+               "samples": [str(p) for p in result.samples], "losses_plot": str(run_dir / "losses.png"),
+               "exported": [str(p) for p in result.exported]}
+    if result.resumed_from:
+        print(f"resumed from step {result.resumed_from}", file=sys.stderr)
+    use = (f"portrait --generator {args.out}" if cmd == "train-gan" else f"translate CONTENT --model {args.out}")
+    print(f"step {result.step}/{result.total}; model in {', '.join(summary['exported'])}; use it with "
+          f"`python -m worker {use}`; samples in {run_dir / 'samples'}")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
