@@ -56,12 +56,14 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
   const [actionError, setActionError] = useState<string | null>(null);
   const [previewOk, setPreviewOk] = useState<string | null>(null); // the preview URL that loaded last
   const poller = useRef<Poller | null>(null);
+  // Terminal states never change: a late answer (a poll sent before the cancel) must not undo one.
+  const take = (j: Job) => setJob((old) => (old && TERMINAL.includes(old.status) && old.status !== j.status ? old : j));
   const changed = useRef(onChange);
   changed.current = onChange;
 
   useEffect(() => {
     const p = pollJob(base, entry.id, {
-      onJob: (j) => { setJob(j); setNetError(null); changed.current(j); },
+      onJob: (j) => { take(j); setNetError(null); changed.current(j); },
       onError: (e) => setNetError(e),
     });
     poller.current = p;
@@ -73,7 +75,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
     setActionError(null);
     try {
       const j = await cancelJob(base, entry.id);
-      setJob(j);
+      take(j);
       changed.current(j);
     } catch (e: any) {
       setActionError(e.message);

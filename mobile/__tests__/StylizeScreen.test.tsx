@@ -1,0 +1,119 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
+import React from 'react';
+import * as api from '../src/lib/api';
+import * as images from '../src/lib/images';
+import StylizeScreen from '../src/screens/StylizeScreen';
+import { job, stylesState } from './helpers';
+
+jest.mock('../src/lib/images', () => ({ pickImage: jest.fn() }));
+const photo = { uri: 'file:///p.jpg', name: 'p.jpg', type: 'image/jpeg', width: 800, height: 600 };
+
+afterEach(() => jest.restoreAllMocks());
+
+async function pickPhoto() {
+  (images.pickImage as jest.Mock).mockResolvedValueOnce(photo);
+  fireEvent.press(screen.getByTestId('content-pick'));
+  await waitFor(() => expect(screen.getByLabelText('Your photo')).toBeTruthy());
+}
+
+test('submit waits for a photo and a style, then sends them with an Idempotency-Key', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  const onSubmitted = jest.fn();
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={onSubmitted} />);
+  expect(screen.getByTestId('submit')).toBeDisabled();
+  expect(screen.getByTestId('submit-hint')).toHaveTextContent('Pick a photo to paint.');
+  await pickPhoto();
+  expect(screen.getByTestId('submit-hint')).toHaveTextContent('Choose a style.');
+  fireEvent.press(screen.getByTestId('preset-3'));
+  expect(screen.getByTestId('preset-3')).toBeSelected();
+  expect(screen.getByTestId('submit')).toBeEnabled();
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
+  const [base, input, key] = submit.mock.calls[0];
+  expect(base).toBe('http://s');
+  expect(input).toMatchObject({ content: photo, preset: 3, engine: 'fast', strength: 1, size: 512, style: null });
+  expect(key).toMatch(/^app-/);
+  expect(onSubmitted.mock.calls[0][0]).toMatchObject({ id: 'job1', kind: 'stylize', styleName: 'Wave', preset: 3, status: 'queued' });
+});
+
+test('a failed submit shows the error; Try again resends with the same key (no duplicate job)', async () => {
+  const submit = jest.spyOn(api, 'submitStylize')
+    .mockRejectedValueOnce(new api.ApiError(0, 'network', 'The server http://s is unreachable.'))
+    .mockResolvedValueOnce(job('queued'));
+  const onSubmitted = jest.fn();
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={onSubmitted} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent(/unreachable/));
+  fireEvent.press(screen.getByTestId('submit-error-retry'));
+  await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
+  expect(submit.mock.calls[1][2]).toBe(submit.mock.calls[0][2]);
+  expect(screen.queryByTestId('submit-error')).toBeNull();
+});
+
+test('a queue-full answer says when to retry', async () => {
+  jest.spyOn(api, 'submitStylize').mockRejectedValue(new api.ApiError(429, 'queue_full', 'the queue is full', 30));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent(/the queue is full \(retry in 30 s\)/));
+});
+
+test('Best quality hides the strength slider and offers steps in the folded advanced options', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  expect(screen.getByTestId('strength')).toBeTruthy();
+  fireEvent.press(screen.getByTestId('engine-gatys'));
+  expect(screen.queryByTestId('strength')).toBeNull();
+  expect(screen.queryByTestId('steps')).toBeNull(); // folded away
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  fireEvent.changeText(screen.getByTestId('steps'), '40x');
+  fireEvent.press(screen.getByTestId('size-256'));
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ engine: 'gatys', steps: 40, size: 256 });
+});
+
+test('the strength slider steps with its buttons and is adjustable for screen readers', () => {
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  fireEvent.press(screen.getByTestId('strength-down'));
+  fireEvent.press(screen.getByTestId('strength-down'));
+  expect(screen.getByTestId('strength')).toHaveAccessibilityValue({ now: 90 });
+  fireEvent(screen.getByTestId('strength'), 'accessibilityAction', { nativeEvent: { actionName: 'increment' } });
+  expect(screen.getByTestId('strength')).toHaveAccessibilityValue({ now: 95 });
+});
+
+test('styles that fail to load show an error with retry; loading shows a spinner', () => {
+  const reload = jest.fn();
+  const { rerender } = render(<StylizeScreen base="http://s" styles={stylesState({ presets: [], error: 'The server http://s is unreachable.', reload })} onSubmitted={jest.fn()} />);
+  expect(screen.getByTestId('styles-error')).toHaveTextContent(/Could not load the styles/);
+  fireEvent.press(screen.getByTestId('styles-error-retry'));
+  expect(reload).toHaveBeenCalled();
+  rerender(<StylizeScreen base="http://s" styles={stylesState({ presets: [], loading: true })} onSubmitted={jest.fn()} />);
+  expect(screen.getByTestId('styles-loading')).toBeTruthy();
+});
+
+test('an own style image replaces the preset in the request', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-3'));
+  const style = { uri: 'file:///s.png', name: 's.png', type: 'image/png' };
+  (images.pickImage as jest.Mock).mockResolvedValueOnce(style);
+  fireEvent.press(screen.getByTestId('style-pick'));
+  await waitFor(() => expect(screen.getByTestId('style-image')).toBeTruthy());
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ style, preset: null });
+});
+
+test('a denied photo permission is shown, not swallowed', async () => {
+  (images.pickImage as jest.Mock).mockRejectedValueOnce(new Error('Photo access is off.'));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  fireEvent.press(screen.getByTestId('content-pick'));
+  await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent('Photo access is off.'));
+});
