@@ -74,7 +74,7 @@ def flatten(img: Image.Image) -> Image.Image:
 
 def png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", compress_level=1)  # transient upload: speed over size
     return buf.getvalue()
 
 
