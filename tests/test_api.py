@@ -469,3 +469,13 @@ def test_cleanup_removes_expired_jobs_and_files(client, monkeypatch):
     assert not list((media.root / "uploads" / old["id"]).glob("*"))
     assert store.get(new["id"]) and media.exists(f"uploads/{new['id']}/content.png")
     assert client.get(old["urls"]["get"]).status_code == 404
+
+
+def test_hard_time_limit_from_the_parent_fails_the_job(client):
+    from celery.exceptions import TimeLimitExceeded
+    from celery import signals
+    job = submit_ok(client)
+    get_store().start(job["id"], 1)
+    signals.task_failure.send(sender=tasks.stylize, task_id=job["id"], exception=TimeLimitExceeded(1800),
+                              args=[job["id"]], kwargs={}, traceback=None, einfo=None)
+    assert client.get(job["urls"]["get"]).json["error"]["code"] == "time_limit"

@@ -200,6 +200,15 @@ def cleanup() -> int:
     return cleanup_storage(get_store(), get_storage(), ttl)
 
 
+@signals.task_failure.connect
+def _hard_time_limit(sender=None, task_id=None, exception=None, args=None, **_):
+    # A hard time limit kills the pool process; Celery reports it here, in the parent. The soft limit (raised
+    # inside the job) normally ends it first; this covers a job stuck where it cannot see the soft limit.
+    if type(exception).__name__ == "TimeLimitExceeded" and args:
+        end(get_store(), args[0], "failed", "time_limit",
+            f"the job was stopped at the hard {queue.time_limits()[1]} s time limit")
+
+
 def warm() -> None:
     """Load every engine's models in this pool process with a tiny run each, so the first real job is quick."""
     tiny = Image.new("RGB", (32, 32), (128, 128, 128))

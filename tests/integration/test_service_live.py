@@ -270,7 +270,7 @@ def test_kill_9_mid_run_is_rerun_and_succeeds(server):
     """With Redis: SIGKILL the pool process running a job; the job is redelivered and finishes, untouched."""
     if not server.redis_url:
         pytest.skip("the embedded filesystem broker does not redeliver; Redis is the setup that guarantees it")
-    job = server.submit({"size": "64", "steps": "150", "seed": "5"}, {"content": CONTENT, "style": STYLE})
+    job = server.submit({"size": "64", "steps": "40", "seed": "5"}, {"content": CONTENT, "style": STYLE})
     server.wait(job["id"], until=("running",), check=lambda j: j["progress"]["step"] >= 3)
     pid = server.record(job["id"])["worker_pid"]
     assert pid in children(server.proc.pid)
