@@ -286,9 +286,8 @@ def test_zz_ctrl_c_stops_everything_it_started(server):
     kids = children(server.proc.pid)
     assert len(kids) >= 7, kids  # gunicorn master + worker, 2 Celery parents + 2 pool children, beat
     server.proc.send_signal(signal.SIGINT)
-    t0 = time.time()
     assert server.proc.wait(60) == 0
-    assert time.time() - t0 < 9, "a child needed the SIGKILL after the grace period\n" + server.tail()
+    assert "did not stop within" not in server.tail(), "a child needed SIGKILL after the grace period"
     time.sleep(0.5)
     alive = [p for p in kids if Path(f"/proc/{p}").exists() and "Z" not in
              (Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0])]
