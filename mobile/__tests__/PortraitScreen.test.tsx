@@ -18,9 +18,11 @@ test('a seed is shown; New face picks another; painting sends seed, preset and e
   expect(screen.getByTestId('portrait-seed')).toHaveTextContent('Seed 500000');
   fireEvent.press(screen.getByTestId('preset-0'));
   fireEvent.press(screen.getByTestId('engine-gatys'));
+  expect(screen.getByTestId('portrait-generate')).toBeDisabled(); // Best quality needs a style image
+  fireEvent.press(screen.getByTestId('engine-fast'));
   fireEvent.press(screen.getByTestId('portrait-generate'));
   await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
-  expect(submit.mock.calls[0][1]).toMatchObject({ seed: 500000, preset: 0, engine: 'gatys', size: 512 });
+  expect(submit.mock.calls[0][1]).toMatchObject({ seed: 500000, preset: 0, engine: 'fast', size: 512 });
   expect(onSubmitted.mock.calls[0][0]).toMatchObject({ kind: 'portrait', seed: 500000, styleName: 'Candy' });
 });
 

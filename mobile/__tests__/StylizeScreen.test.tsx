@@ -25,7 +25,8 @@ test('submit waits for a photo and a style, then sends them with an Idempotency-
   await pickPhoto();
   expect(screen.getByTestId('submit-hint')).toHaveTextContent('Choose a style.');
   fireEvent.press(screen.getByTestId('preset-3'));
-  expect(screen.getByTestId('preset-3')).toBeSelected();
+  expect(screen.getByTestId('preset-3')).toBeChecked();
+  expect(screen.getByTestId('preset-0')).not.toBeChecked();
   expect(screen.getByTestId('submit')).toBeEnabled();
   fireEvent.press(screen.getByTestId('submit'));
   await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
@@ -72,10 +73,17 @@ test('Best quality hides the strength slider and offers steps in the folded adva
   fireEvent.changeText(screen.getByTestId('steps'), '40x');
   fireEvent.press(screen.getByTestId('size-256'));
   await pickPhoto();
-  fireEvent.press(screen.getByTestId('preset-0'));
+  // presets are trained networks for Fast: Best quality needs a style image
+  expect(screen.getByTestId('needs-own-style')).toBeTruthy();
+  expect(screen.getByTestId('submit')).toBeDisabled();
+  expect(screen.getByTestId('submit-hint')).toHaveTextContent('Best quality needs your own style image.');
+  const style = { uri: 'file:///s.png', name: 's.png', type: 'image/png' };
+  (images.pickImage as jest.Mock).mockResolvedValueOnce(style);
+  fireEvent.press(screen.getByTestId('style-pick'));
+  await waitFor(() => expect(screen.getByTestId('submit')).toBeEnabled());
   fireEvent.press(screen.getByTestId('submit'));
   await waitFor(() => expect(submit).toHaveBeenCalled());
-  expect(submit.mock.calls[0][1]).toMatchObject({ engine: 'gatys', steps: 40, size: 256 });
+  expect(submit.mock.calls[0][1]).toMatchObject({ engine: 'gatys', steps: 40, size: 256, style, preset: null });
 });
 
 test('the strength slider steps with its buttons and is adjustable for screen readers', () => {

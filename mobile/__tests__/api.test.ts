@@ -45,6 +45,12 @@ test('an error answer becomes ApiError with the server code, message and Retry-A
   expect([err.status, err.code, err.message, err.retryAfter]).toEqual([429, 'queue_full', 'the queue is full', 30]);
 });
 
+test('Retry-After on a 422 (rate-limit headers ride along) is not a "retry later"', async () => {
+  global.fetch = jest.fn(() => respond(422, { error: { code: 'style_or_preset', message: 'x' } }, { 'Retry-After': '60' })) as any;
+  const err = await api.getJob('http://srv', 'abc').catch((e) => e);
+  expect([err.status, err.retryAfter]).toEqual([422, null]);
+});
+
 test('an error answer without JSON still gives a clear ApiError', async () => {
   global.fetch = jest.fn(() => respond(502, undefined)) as any;
   const err = await api.getJob('http://srv', 'abc').catch((e) => e);

@@ -16,7 +16,7 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props)
   const [open, setOpen] = useState(false);
   return (
     <View style={styles.wrap}>
-      <Pressable testID="advanced-toggle" accessibilityRole="button" accessibilityState={{ expanded: open }}
+      <Pressable testID="advanced-toggle" accessibilityRole="button" aria-expanded={open}
         accessibilityLabel={open ? 'Hide advanced options' : 'Show advanced options'} onPress={() => setOpen(!open)} style={styles.head}>
         <Text style={styles.headText}>{open ? '▾' : '▸'} Advanced options</Text>
       </Pressable>
@@ -26,7 +26,7 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props)
           <View accessibilityRole="radiogroup" style={styles.row}>
             {SIZES.map((n) => (
               <Pressable key={n} testID={`size-${n}`} accessibilityRole="radio" accessibilityLabel={`${n} pixels`}
-                accessibilityState={{ checked: n === size }} onPress={() => onSize(n)}
+                aria-checked={n === size} onPress={() => onSize(n)}
                 style={[styles.chip, n === size && styles.on]}>
                 <Text style={[styles.chipText, n === size && styles.onText]}>{n}</Text>
               </Pressable>

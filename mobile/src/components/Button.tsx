@@ -19,7 +19,8 @@ export default function Button({ label, onPress, testID, accessibilityLabel, kin
       testID={testID}
       accessibilityRole="button"
       accessibilityLabel={accessibilityLabel ?? label}
-      accessibilityState={{ disabled: !!off, busy: !!busy }}
+      aria-disabled={!!off}
+      aria-busy={!!busy}
       disabled={off}
       onPress={onPress}
       style={({ pressed }) => [styles.base, styles[kind], off && styles.off, pressed && styles.pressed]}

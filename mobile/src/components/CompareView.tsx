@@ -15,7 +15,7 @@ export default function CompareView({ before, after, beforeLabel = 'Before' }: P
         <View accessibilityRole="radiogroup" style={styles.row}>
           {(['before', 'after', null] as const).map((k) => (
             <Pressable key={String(k)} testID={`compare-${k ?? 'both'}`} accessibilityRole="radio"
-              accessibilityState={{ checked: only === k }} onPress={() => setOnly(k)}
+              aria-checked={only === k} onPress={() => setOnly(k)}
               style={[styles.chip, only === k && styles.on]}>
               <Text style={[styles.chipText, only === k && styles.onText]}>{k === 'before' ? beforeLabel : k === 'after' ? 'After' : 'Side by side'}</Text>
             </Pressable>

@@ -19,7 +19,7 @@ export default function EngineToggle({ value, onChange }: { value: Engine; onCha
             testID={`engine-${o.key}`}
             accessibilityRole="radio"
             accessibilityLabel={`${o.label}: ${o.hint}`}
-            accessibilityState={{ checked: on, selected: on }}
+            aria-checked={on}
             onPress={() => onChange(o.key)}
             style={[styles.opt, on && styles.on]}
           >

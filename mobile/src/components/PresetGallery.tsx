@@ -29,7 +29,7 @@ export default function PresetGallery({ presets, loading, error, selected, onSel
             testID={`preset-${p.id}`}
             accessibilityRole="radio"
             accessibilityLabel={`Style: ${p.name}`}
-            accessibilityState={{ checked: on, selected: on }}
+            aria-checked={on}
             onPress={() => onSelect(p.id)}
             style={[styles.tile, on && styles.on]}
           >

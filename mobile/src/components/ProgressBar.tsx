@@ -10,7 +10,9 @@ export default function ProgressBar({ fraction, label }: { fraction: number | nu
       testID="job-progress"
       accessibilityRole="progressbar"
       accessibilityLabel={label}
-      accessibilityValue={{ min: 0, max: 100, now: pct }}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={pct}
       style={styles.track}
     >
       <View style={[styles.fill, { width: `${pct}%` }]} />

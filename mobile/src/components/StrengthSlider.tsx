@@ -30,7 +30,10 @@ export default function StrengthSlider({ value, onChange, min = 0, max = 1, step
           accessible
           accessibilityRole="adjustable"
           accessibilityLabel="Style strength"
-          accessibilityValue={{ min: Math.round(min * 100), max: Math.round(max * 100), now: Math.round(value * 100), text: label }}
+          aria-valuemin={Math.round(min * 100)}
+          aria-valuemax={Math.round(max * 100)}
+          aria-valuenow={Math.round(value * 100)}
+          aria-valuetext={label}
           accessibilityActions={[{ name: 'increment' }, { name: 'decrement' }]}
           onAccessibilityAction={(e) => set(value + (e.nativeEvent.actionName === 'increment' ? step : -step))}
           onLayout={(e: LayoutChangeEvent) => { widthRef.current = e.nativeEvent.layout.width; setWidth(e.nativeEvent.layout.width); }}

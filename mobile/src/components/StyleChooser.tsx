@@ -14,10 +14,11 @@ type Props = {
   onPreset: (id: number) => void;
   onPickOwn: () => void;
   onClearOwn: () => void;
+  needsOwn?: boolean; // Best quality (Gatys) paints from a style image; the presets are trained networks for Fast
 };
 
 /** A preset from the server's gallery, or the user's own style image (which then wins). */
-export default function StyleChooser({ styles: st, preset, own, onPreset, onPickOwn, onClearOwn }: Props) {
+export default function StyleChooser({ styles: st, preset, own, onPreset, onPickOwn, onClearOwn, needsOwn }: Props) {
   return (
     <View style={s.wrap}>
       <View style={s.own}>
@@ -28,9 +29,12 @@ export default function StyleChooser({ styles: st, preset, own, onPreset, onPick
           {own ? <Button testID="style-clear" label="Use a preset instead" onPress={onClearOwn} /> : null}
         </View>
       </View>
-      {own ? <Text style={s.note}>Your own image is used; the presets below are ignored.</Text> : null}
-      <View style={own ? s.dim : undefined}>
-        <PresetGallery presets={st.presets} loading={st.loading} error={st.error} selected={own ? null : preset}
+      {needsOwn ? (
+        <Text testID="needs-own-style" style={s.note}>Best quality paints from a style image: pick your own. The presets below are for Fast.</Text>
+      ) : own ? <Text style={s.note}>Your own image is used; the presets below are ignored.</Text> : null}
+      <View style={own || needsOwn ? s.dim : undefined} pointerEvents={needsOwn ? 'none' : 'auto'}
+        aria-disabled={!!needsOwn}>
+        <PresetGallery presets={st.presets} loading={st.loading} error={st.error} selected={own || needsOwn ? null : preset}
           onSelect={(id) => { onClearOwn(); onPreset(id); }} onRetry={st.reload} />
       </View>
     </View>

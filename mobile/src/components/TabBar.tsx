@@ -21,7 +21,7 @@ export default function TabBar({ tab, onChange }: { tab: Tab; onChange: (t: Tab)
             testID={`${t.key}-tab`}
             accessibilityRole="tab"
             accessibilityLabel={t.label}
-            accessibilityState={{ selected: on }}
+            aria-selected={on}
             onPress={() => onChange(t.key)}
             style={[styles.tab, on && styles.on]}
           >

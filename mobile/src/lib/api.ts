@@ -40,7 +40,6 @@ export type PortraitInput = {
   preset?: number | null;
   engine: Engine;
   size?: number;
-  steps?: number | null;
 };
 
 export class ApiError extends Error {
@@ -85,7 +84,8 @@ async function call(base: string, path: string, init: RequestInit = {}, timeoutM
   }
   if (!resp.ok) {
     const err = body?.error ?? {};
-    const after = Number(resp.headers.get('Retry-After'));
+    // Retry-After means "come back later" only on these; rate-limit headers ride along on other answers too.
+    const after = resp.status === 429 || resp.status === 503 ? Number(resp.headers.get('Retry-After')) : NaN;
     throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message || `The server answered ${resp.status}.`,
       Number.isFinite(after) && after > 0 ? after : null);
   }
@@ -139,7 +139,6 @@ export async function portraitForm(input: PortraitInput): Promise<FormData> {
   else put(form, 'preset', input.preset);
   put(form, 'engine', input.engine);
   put(form, 'size', input.size);
-  if (input.engine === 'gatys') put(form, 'steps', input.steps);
   return form;
 }
 

@@ -30,12 +30,13 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0 }:
   const [preset, setPreset] = useState<number | null>(null);
   const [engine, setEngine] = useState<Engine>('fast');
   const [size, setSize] = useState(512);
-  const [steps, setSteps] = useState('');
   const [busy, setBusy] = useState(false);
+  const hasStyle = !!own || (engine === 'fast' && preset !== null);
+  const ready = hasStyle && !busy;
   const [error, setError] = useState<string | null>(null);
   const key = useRef<string | null>(null);
 
-  useEffect(() => { key.current = null; }, [seed, own, preset, engine, size, steps, base]);
+  useEffect(() => { key.current = null; }, [seed, own, preset, engine, size, base]);
 
   const newFace = () => {
     const s = randomSeed();
@@ -43,18 +44,18 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0 }:
   };
 
   const submit = async () => {
-    if (!own && preset === null) return;
+    if (!hasStyle) return;
     setBusy(true);
     setError(null);
     key.current = key.current ?? newKey();
-    const nSteps = steps ? Number(steps) : null;
+    const usePreset = own ? null : preset;
     try {
-      const job = await submitPortrait(base, { seed, style: own, preset: own ? null : preset, engine, size, steps: nSteps }, key.current);
+      const job = await submitPortrait(base, { seed, style: own, preset: usePreset, engine, size }, key.current);
       key.current = null;
       onSubmitted({
         id: job.id, kind: 'portrait', base, createdAt: Date.now(), status: job.status, engine, seed,
-        preset: own ? null : preset, styleName: own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name,
-        size, steps: nSteps, style: own,
+        preset: usePreset, styleName: own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name,
+        size, style: own,
       }, job);
     } catch (e: any) {
       setError(e.message);
@@ -63,7 +64,7 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0 }:
     }
   };
 
-  const ready = (!!own || preset !== null) && !busy;
+
   return (
     <View style={s.wrap}>
       <Section title="1. A face">
@@ -82,14 +83,14 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0 }:
           onPickOwn={async () => {
             try { const img = await pickImage('library'); if (img) setOwn(img); } catch (e: any) { setError(e.message); }
           }}
-          onClearOwn={() => setOwn(null)} />
+          onClearOwn={() => setOwn(null)} needsOwn={engine === 'gatys' && !own} />
       </Section>
       <Section title="3. How to paint">
         <EngineToggle value={engine} onChange={setEngine} />
-        <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined} />
+        <AdvancedOptions size={size} onSize={setSize} steps="" />
       </Section>
       {error ? <ErrorBox testID="portrait-error" message={error} onRetry={ready ? submit : undefined} /> : null}
-      {!own && preset === null ? <Text style={s.hint}>Choose a style.</Text> : null}
+      {!hasStyle ? <Text style={s.hint}>{engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.'}</Text> : null}
       <Button testID="portrait-generate" kind="primary" label={busy ? 'Sending…' : 'Paint this face'} onPress={submit}
         disabled={!ready} busy={busy} accessibilityLabel={`Paint face ${seed} in the chosen style`} />
     </View>

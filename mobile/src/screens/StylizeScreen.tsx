@@ -69,9 +69,11 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     }
   };
 
-  const hasStyle = !!own || preset !== null;
+  const hasStyle = !!own || (engine === 'fast' && preset !== null);
   const ready = !!content && hasStyle && !busy;
-  const missing = !content ? 'Pick a photo to paint.' : !hasStyle ? 'Choose a style.' : null;
+  const missing = !content ? 'Pick a photo to paint.'
+    : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.') : null;
+  const usePreset = own || engine !== 'fast' ? null : preset;
 
   const submit = async () => {
     if (!content || !hasStyle) return;
@@ -80,11 +82,11 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     key.current = key.current ?? newKey();
     const nSteps = steps ? Number(steps) : null;
     try {
-      const job = await submitStylize(base, { content, style: own, preset: own ? null : preset, engine, strength, size, steps: nSteps }, key.current);
+      const job = await submitStylize(base, { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps }, key.current);
       key.current = null;
       const name = own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
       onSubmitted({
-        id: job.id, kind: 'stylize', base, createdAt: Date.now(), status: job.status, engine, preset: own ? null : preset,
+        id: job.id, kind: 'stylize', base, createdAt: Date.now(), status: job.status, engine, preset: usePreset,
         styleName: name, strength, size, steps: nSteps, content, style: own,
       }, job);
     } catch (e: any) {
@@ -110,7 +112,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
       </Section>
       <Section title="2. A style">
         <StyleChooser styles={st} preset={preset} own={own} onPreset={setPreset}
-          onPickOwn={() => pick('library', 'style')} onClearOwn={() => setOwn(null)} />
+          onPickOwn={() => pick('library', 'style')} onClearOwn={() => setOwn(null)} needsOwn={engine === 'gatys' && !own} />
       </Section>
       <Section title="3. How to paint">
         <EngineToggle value={engine} onChange={setEngine} />

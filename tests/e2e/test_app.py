@@ -1,0 +1,273 @@
+"""The phone app's web build in a real headless Chromium against the real service (`python -m worker.serve`, as
+`make serve` runs it: gunicorn + Celery workers + real engines), serving mobile/dist at /.
+
+Debian's /usr/bin/chromium only (never a downloaded browser), a fresh profile per test. Tiny generated images and
+small sizes keep it short on 2 cores. Screenshots land in E2E_SHOTS (default /tmp/e2e-*.png).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+DIST = Path(os.environ.get("WEB_DIR") or ROOT / "mobile" / "dist")
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("E2E_SHOTS", "/tmp"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def missing(what: str, fix: str):
+    """In CI a missing prerequisite is a failure; on a dev box a skip that says how to get it."""
+    msg = f"{what} is missing: {fix}"
+    if os.environ.get("CI"):
+        pytest.fail(msg)
+    print(f"SKIP: {msg}")
+    pytest.skip(msg)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not (DIST / "index.html").is_file():
+        missing("the web build (mobile/dist)", "run `make web`")
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "VAR_DIR": str(tmp / "var"), "WEB_DIR": str(DIST),
+           "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8", "WORKER_QUEUES": "fast;slow", "RATE_LIMIT": "",
+           "RATE_LIMIT_SUBMIT": "", "ACCESS_LOG": "/dev/null", "PYTHONUNBUFFERED": "1"}
+    env.pop("REDIS_URL", None)  # the embedded default: what a fresh `make serve` runs
+    log = open(tmp / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        end = time.time() + 180
+        while True:
+            assert proc.poll() is None, "serve exited:\n" + (tmp / "serve.log").read_text()[-3000:]
+            try:
+                if get_json(url + "/api/health")["workers"]["count"] >= 2:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            assert time.time() < end, "service not healthy in 180 s:\n" + (tmp / "serve.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)  # serve stops its gunicorn and workers
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def page(tmp_path):
+    if not Path(CHROMIUM).exists():
+        missing(CHROMIUM, "apt-get install chromium (.ci/run does it)")
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
+                                                    headless=True, args=ARGS, viewport=PHONE)
+        pg = ctx.pages[0] if ctx.pages else ctx.new_page()
+        pg.set_default_timeout(30_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        yield pg
+        ctx.close()
+        assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    """A small 'photo': sky, sun, hills; enough structure for a style to show."""
+    img = Image.new("RGB", (160, 120), (120, 170, 230))
+    d = ImageDraw.Draw(img)
+    d.ellipse((100, 12, 136, 48), fill=(250, 220, 80))
+    d.polygon([(0, 120), (0, 80), (50, 55), (100, 85), (160, 60), (160, 120)], fill=(60, 130, 60))
+    d.rectangle((30, 80, 60, 110), fill=(160, 60, 40))
+    path = tmp_path_factory.mktemp("img") / "photo.jpg"
+    img.save(path, "JPEG", quality=90)
+    return path
+
+
+@pytest.fixture(scope="module")
+def style_image(tmp_path_factory) -> Path:
+    """Bold diagonal stripes: a style Gatys can pick up in a few steps."""
+    img = Image.new("RGB", (96, 96), (30, 30, 60))
+    d = ImageDraw.Draw(img)
+    for x in range(-96, 96, 16):
+        d.line([(x, 0), (x + 96, 96)], fill=(240, 120, 30), width=6)
+    path = tmp_path_factory.mktemp("img") / "style.png"
+    img.save(path, "PNG")
+    return path
+
+
+def tid(page, name: str):
+    """The visible element with this testID (forms on hidden tabs stay mounted, so ids repeat across tabs)."""
+    return page.locator(f'[data-testid="{name}"]:visible')
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"e2e-{name}.png"), full_page=True)
+
+
+def image_loaded(page, test_id: str, timeout: float = 30) -> bool:
+    """react-native-web renders an Image as a div with a hidden <img>: it has loaded when naturalWidth > 0."""
+    img = page.locator(f'[data-testid="{test_id}"]:visible img')
+    end = time.time() + timeout
+    while time.time() < end:
+        if img.count() and img.first.evaluate("i => i.complete && i.naturalWidth > 0"):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def pick(page, button: str, path: Path, shown: str) -> None:
+    """The web image picker opens a file input: answer its file chooser, wait for the picked image to show."""
+    with page.expect_file_chooser() as fc:
+        tid(page, button).click()
+    fc.value.set_files(str(path))
+    page.locator(f'[aria-label="{shown}"]:visible').wait_for()
+
+
+def pick_photo(page, photo: Path) -> None:
+    pick(page, "content-pick", photo, "Your photo")
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    tid(page, "preset-0").wait_for()
+    assert image_loaded(page, "preset-0"), "preset thumbnail did not load"
+
+
+def small(page) -> None:
+    tid(page, "advanced-toggle").click()
+    tid(page, "size-256").click()
+
+
+def test_stylize_fast_with_a_preset(server, page, photo):
+    open_app(page, server)
+    assert page.locator('[data-testid^="preset-"]:visible').count() == 26
+    pick_photo(page, photo)
+    tid(page, "preset-3").click()
+    assert tid(page, "preset-3").get_attribute("aria-checked") == "true"
+    small(page)
+    shot(page, "stylize-form")
+    tid(page, "submit").click()
+    tid(page, "job-status").wait_for()
+    tid(page, "result-image").wait_for(timeout=120_000)
+    assert tid(page, "job-status").inner_text() == "Done"
+    assert image_loaded(page, "result-image"), "the result image did not load"
+    assert image_loaded(page, "before-image"), "the before image did not load"
+    assert tid(page, "save-result").inner_text() == "Download"
+    tid(page, "share-result").wait_for()
+    shot(page, "stylize-result")
+    with page.expect_download() as dl:
+        tid(page, "save-result").click()
+    path = dl.value.path()
+    assert Image.open(path).format == "PNG" and max(Image.open(path).size) == 256
+    # the job is in the history with its thumbnail, marked done
+    tid(page, "history-tab").click()
+    item = page.locator('[data-testid^="history-item-"]')
+    assert item.count() == 1
+    assert "done" in item.first.inner_text()
+
+
+def test_progress_and_cancel_a_gatys_job(server, page, photo, style_image):
+    open_app(page, server)
+    pick_photo(page, photo)
+    tid(page, "engine-gatys").click()
+    # Best quality paints from a style image (presets are Fast networks): the form asks for one
+    assert "needs your own style image" in tid(page, "submit-hint").inner_text()
+    assert tid(page, "submit").get_attribute("aria-disabled") == "true"
+    pick(page, "style-pick", style_image, "Your style image")
+    small(page)
+    tid(page, "steps").fill("400")  # long enough to still be running when we cancel
+    tid(page, "submit").click()
+    tid(page, "job-progress").wait_for()
+    status = tid(page, "job-status")
+    page.wait_for_function(
+        "() => /step [1-9]\\d*\\/400/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')",
+        timeout=120_000)
+    assert re.search(r"step \d+/400", status.inner_text())
+    assert tid(page, "job-progress").get_attribute("aria-valuenow") is not None
+    tid(page, "job-preview").wait_for()
+    shot(page, "gatys-running")
+    tid(page, "cancel").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=job-status]')?.innerText === 'Canceled'", timeout=60_000)
+    assert tid(page, "cancel").count() == 0
+    tid(page, "run-again").wait_for()
+    tid(page, "history-tab").click()
+    assert "canceled" in page.locator('[data-testid^="history-item-"]').first.inner_text()
+
+
+def test_portrait(server, page):
+    page.set_viewport_size(DESKTOP)
+    open_app(page, server)
+    tid(page, "portrait-tab").click()
+    seed = tid(page, "portrait-seed").inner_text()
+    tid(page, "portrait-new-face").click()
+    assert tid(page, "portrait-seed").inner_text() != seed
+    tid(page, "preset-5").click()
+    tid(page, "engine-fast").click()
+    small(page)
+    tid(page, "portrait-generate").click()
+    tid(page, "job-status").wait_for()
+    assert "face #" in page.inner_text("body")
+    page.wait_for_function(
+        "() => ['Done', 'Canceled'].includes(document.querySelector('[data-testid=job-status]')?.innerText)"
+        " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
+    assert tid(page, "job-status").inner_text() == "Done"
+    assert image_loaded(page, "result-image"), "the portrait did not load"
+    shot(page, "portrait-result")
+
+
+def test_server_down_shows_errors(server, page):
+    open_app(page, server)
+    tid(page, "settings-tab").click()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    tid(page, "server-url").fill(dead)
+    tid(page, "server-save").click()
+    tid(page, "settings-note").wait_for()
+    tid(page, "server-test").click()
+    assert "unreachable" in tid(page, "settings-error").inner_text()
+    tid(page, "stylize-tab").click()
+    err = tid(page, "styles-error")
+    err.wait_for()
+    assert "Could not load the styles" in err.inner_text() and dead in err.inner_text()
+    shot(page, "server-down")
+    # back to the real server: Retry recovers
+    tid(page, "settings-tab").click()
+    tid(page, "server-reset").click()
+    tid(page, "stylize-tab").click()
+    tid(page, "preset-0").wait_for()
