@@ -135,9 +135,15 @@ def tid(page, name: str):
     return page.locator(f'[data-testid="{name}"]:visible')
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, tall: int = 0) -> None:
+    """The app scrolls inside its own view, so a full-page shot is the viewport; `tall` grows it for one shot."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"e2e-{name}.png"), full_page=True)
+    size = page.viewport_size
+    if tall:
+        page.set_viewport_size({"width": size["width"], "height": tall})
+    page.screenshot(path=str(SHOTS / f"e2e-{name}.png"))
+    if tall:
+        page.set_viewport_size(size)
 
 
 def image_loaded(page, test_id: str, timeout: float = 30) -> bool:
@@ -181,7 +187,7 @@ def test_stylize_fast_with_a_preset(server, page, photo):
     tid(page, "preset-3").click()
     assert tid(page, "preset-3").get_attribute("aria-checked") == "true"
     small(page)
-    shot(page, "stylize-form")
+    shot(page, "stylize-form", tall=2200)
     tid(page, "submit").click()
     tid(page, "job-status").wait_for()
     tid(page, "result-image").wait_for(timeout=120_000)
@@ -211,16 +217,18 @@ def test_progress_and_cancel_a_gatys_job(server, page, photo, style_image):
     assert tid(page, "submit").get_attribute("aria-disabled") == "true"
     pick(page, "style-pick", style_image, "Your style image")
     small(page)
-    tid(page, "steps").fill("400")  # long enough to still be running when we cancel
+    # 60 steps: a snapshot every 6 (worker.tasks.snapshot_every), and still running when we cancel
+    tid(page, "steps").fill("60")
     tid(page, "submit").click()
     tid(page, "job-progress").wait_for()
     status = tid(page, "job-status")
     page.wait_for_function(
-        "() => /step [1-9]\\d*\\/400/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')",
+        "() => /step [1-9]\\d*\\/60/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')",
         timeout=120_000)
-    assert re.search(r"step \d+/400", status.inner_text())
+    assert re.search(r"step \d+/60", status.inner_text())
     assert tid(page, "job-progress").get_attribute("aria-valuenow") is not None
-    tid(page, "job-preview").wait_for()
+    assert image_loaded(page, "job-preview", timeout=90), "no live preview while painting"
+    assert "Painting" in status.inner_text(), status.inner_text()
     shot(page, "gatys-running")
     tid(page, "cancel").click()
     page.wait_for_function(

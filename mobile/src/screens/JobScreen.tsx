@@ -120,10 +120,15 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
           <ErrorBox testID="job-error" message={netError.message} retryLabel="Retry now" onRetry={() => poller.current?.now()} />
         ) : null}
         {!done && pv ? (
-          <View style={s.previewBox}>
-            <Image key="preview" testID="job-preview" source={{ uri: pv }} style={s.preview} resizeMode="contain"
+          // The last snapshot that loaded stays underneath while the next one loads on top: no flicker.
+          <View style={s.preview}>
+            {previewOk ? (
+              <Image source={{ uri: previewOk }} style={StyleSheet.absoluteFill} resizeMode="contain" />
+            ) : (
+              <Text style={[s.meta, s.wait]}>{entry.kind === 'portrait' ? 'The face appears here first, then the painting.' : 'The first preview appears after the first steps.'}</Text>
+            )}
+            <Image testID="job-preview" source={{ uri: pv }} style={StyleSheet.absoluteFill} resizeMode="contain"
               onLoad={() => setPreviewOk(pv)} accessibilityLabel="Live preview of the painting" />
-            {previewOk === null ? <Text style={s.meta}>The first preview appears after the first steps.</Text> : null}
           </View>
         ) : null}
         {!done ? (
@@ -154,8 +159,9 @@ const s = StyleSheet.create({
   status: { fontSize: 16, color: colors.ink },
   failed: { color: colors.danger },
   meta: { fontSize: 13, color: colors.muted },
-  previewBox: { gap: space(1) },
-  preview: { width: '100%', aspectRatio: 1, maxHeight: 480, borderRadius: 10, backgroundColor: colors.line },
+  preview: { width: '100%', aspectRatio: 1, maxHeight: 480, borderRadius: 10, backgroundColor: colors.line,
+    overflow: 'hidden', alignItems: 'center', justifyContent: 'center' },
+  wait: { padding: space(4), textAlign: 'center' },
   actions: { flexDirection: 'row', gap: space(2), flexWrap: 'wrap' },
   note: { color: colors.ok },
 });
