@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+import torch
 from PIL import Image, ImageDraw
 
 SHAPES = ("ellipse", "rectangle", "triangle")
@@ -63,3 +65,13 @@ def write_pairs(folder: Path, n: int = 40, size: int = 32, seed: int = 0) -> Pat
     for i in range(n):
         edges_fill_pair(rng, size).save(folder / f"{i:04d}.png")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Tiny tensors gain nothing from threads, and on a busy shared CPU two spinning OpenMP threads made one
+    tiny training step take seconds instead of ~0.2 s: one thread for the training tests' modules."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -134,7 +134,8 @@ def load_checkpoint(run_dir: Path, nets: dict, opts: dict, device: torch.device)
         for s in state.values():  # Adam keeps its step counter as a CPU float tensor
             if "step" in s:
                 s["step"] = s["step"].cpu()
-        opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
+        groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in meta["param_groups"][name]]
+        opt.load_state_dict({"state": state, "param_groups": groups})  # JSON made the betas tuple a list
     return meta
 
 
@@ -252,7 +253,14 @@ def fit(task: Task, run_dir: Path, *, epochs: int, batch: int, seed: int = 0, ma
     sums: dict[str, float] = {}
     count, ran = 0, 0
 
+    def flush() -> None:
+        nonlocal sums, count
+        if count:
+            history.append({"step": step, **{n: s / count for n, s in sums.items()}})
+        sums, count = {}, 0
+
     def save() -> None:
+        flush()
         epoch_done = step // per_epoch
         info = {"config": task.config, "step": step, "epoch": epoch_done, "batch": batch, "seed": seed,
                 "epochs": epochs, "per_epoch": per_epoch, "history": history}
@@ -283,9 +291,8 @@ def fit(task: Task, run_dir: Path, *, epochs: int, batch: int, seed: int = 0, ma
             for name, v in losses.items():
                 sums[name] = sums.get(name, 0.0) + v
             result.losses, result.step = losses, step
-            if count >= log_every or step % per_epoch == 0:
-                history.append({"step": step, **{n: s / count for n, s in sums.items()}})
-                sums, count = {}, 0
+            if count >= log_every:
+                flush()
             bar.update(step, step // per_epoch + (step % per_epoch > 0), epochs, losses)
             if step % per_epoch == 0:
                 save()
