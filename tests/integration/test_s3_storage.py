@@ -180,3 +180,55 @@ def test_config_errors_name_the_fix(s3_env, monkeypatch):
     monkeypatch.setenv("S3_ADDRESSING_STYLE", "sideways")
     with pytest.raises(ValueError, match="auto, path, virtual"):
         S3Storage()
+
+
+# --- the whole service on S3: API and worker share nothing but Redis and the bucket -----------------------------
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    from tests.redis_helper import redis_server
+    yield from redis_server(tmp_path_factory)
+
+
+def test_service_runs_on_s3_with_no_shared_disk(s3_env, redis_url, tmp_path):
+    """API and worker get different VAR_DIRs (as on two machines): the job only works if storage is the bucket."""
+    import redis
+
+    from bench.stack import Stack, get_json, post_job
+
+    redis.Redis.from_url(redis_url).flushdb()
+    with Stack(tmp_path / "api-host", redis_url, env=s3_env) as api_host, \
+            Stack(tmp_path / "gpu-host", redis_url, env=s3_env) as gpu_host:
+        api_host.start_api(workers=1, threads=4)
+        gpu_host.start_worker("w", queues="fast")
+        gpu_host.wait_workers(["w"])
+        jid = post_job(api_host.url, {"engine": "fast", "preset": "5", "size": "64"},
+                       {"content": ("c.png", PNG_IMAGE)})["id"]
+        deadline = time.time() + 180
+        while (j := get_json(f"{api_host.url}/api/jobs/{jid}"))["status"] not in ("succeeded", "failed", "canceled"):
+            assert time.time() < deadline, gpu_host.log("w")[-3000:]
+            time.sleep(0.2)
+        assert j["status"] == "succeeded", j
+        with urllib.request.urlopen(f"{api_host.url}/api/jobs/{jid}/result", timeout=30) as r:
+            served = r.read()
+    stored = S3Storage().get(f"jobs/{jid}/result.png")
+    assert served == stored and served[:8] == b"\x89PNG\r\n\x1a\n"
+    assert S3Storage().exists(f"uploads/{jid}/content.png")
+    for host in ("api-host", "gpu-host"):  # nothing landed on either local disk
+        media = tmp_path / host / "var" / "media"
+        assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+
+
+def _png_image() -> bytes:
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (80, 60), (30, 140, 200))
+    img.paste((240, 200, 20), (0, 0, 30, 60))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+PNG_IMAGE = _png_image()
