@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export MODELS_DIR ?= $(CURDIR)/var/models
 
-.PHONY: setup models serve test clean
+.PHONY: setup models serve test clean web web-if-node test-mobile
 
 $(VENV)/.deps: requirements.txt requirements-api.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,36 @@ setup: $(VENV)/.deps models
 models: $(VENV)/.deps
 	$(PY) -m worker models fetch
 
+# The phone app (mobile/, Expo): `npm ci` from the lockfile, and its web build in mobile/dist, which the API serves
+# at /. Rebuilt only when the app's sources change. Never a downloaded browser: the e2e test uses Debian's chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+MOBILE_SRC := $(shell find mobile/App.tsx mobile/index.js mobile/app.json mobile/babel.config.js mobile/src -type f 2>/dev/null)
+
+mobile/node_modules/.ok: mobile/package.json mobile/package-lock.json
+	cd mobile && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+mobile/dist/index.html: mobile/node_modules/.ok $(MOBILE_SRC)
+	cd mobile && CI=1 npx expo export --platform web --output-dir dist
+	touch $@
+
+web: mobile/dist/index.html
+
+# `make serve` builds the web app when Node is there; without Node the API still runs (no app at /).
+web-if-node:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
+	else echo "npm not found: serving the API without the web app (install Node.js 20 for it)"; fi
+
+# The app's unit/component tests (jest-expo); the browser e2e test is tests/e2e, run by pytest.
+test-mobile: mobile/node_modules/.ok
+	cd mobile && npx jest --ci
+
 # API (gunicorn, PORT default 5000) + Celery workers; REDIS_URL for Redis, else the embedded default under ./var.
-serve: setup
+serve: setup web-if-node
 	$(PY) -m worker models verify
 	exec $(PY) -m worker.serve
 
-test: setup
+test: setup web test-mobile
 	$(PY) -m pytest
 
 clean:

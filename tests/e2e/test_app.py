@@ -25,7 +25,7 @@ DIST = Path(os.environ.get("WEB_DIR") or ROOT / "mobile" / "dist")
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("E2E_SHOTS", "/tmp"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
