@@ -230,6 +230,11 @@ def test_progress_and_cancel_a_gatys_job(server, page, photo, style_image):
     assert image_loaded(page, "job-preview", timeout=90), "no live preview while painting"
     assert "Painting" in status.inner_text(), status.inner_text()
     shot(page, "gatys-running")
+    # an app restart (reload) opens the running job again from the stored history and keeps polling it
+    page.reload()
+    page.wait_for_function(
+        "() => /^Painting · step \\d+\\/60/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')",
+        timeout=30_000)
     tid(page, "cancel").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=job-status]')?.innerText === 'Canceled'", timeout=60_000)

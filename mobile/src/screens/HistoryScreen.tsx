@@ -22,7 +22,7 @@ export default function HistoryScreen({ history, onOpen, onClear }: Props) {
     return (
       <View testID="history-empty" style={s.empty}>
         <Text style={s.emptyTitle}>Nothing here yet</Text>
-        <Text style={s.muted}>Your paintings and portraits appear here, so you can come back to them (results stay on the server for a day).</Text>
+        <Text style={[s.muted, s.center]}>Your paintings and portraits appear here, so you can come back to them (results stay on the server for a day).</Text>
       </View>
     );
   }
@@ -60,7 +60,8 @@ const s = StyleSheet.create({
   blank: {},
   text: { flex: 1, gap: 2 },
   title: { fontSize: 16, fontWeight: '600', color: colors.ink },
-  muted: { fontSize: 13, color: colors.muted, textAlign: 'left' },
+  muted: { fontSize: 13, color: colors.muted },
+  center: { textAlign: 'center' },
   badge: { fontSize: 13, color: colors.muted },
   bad: { color: colors.danger },
 });
