@@ -72,7 +72,7 @@ COPY worker/ worker/
 ENV PORT=5000 \
     WEB_DIR=/srv/web \
     MODELS_DIR=/opt/models \
-    GUNICORN_CMD_ARGS="--worker-class gthread --workers 2 --threads 8 --access-logfile - --timeout 60"
+    GUNICORN_CMD_ARGS="--worker-class gthread --workers 2 --threads 8 --access-logfile - --timeout 60 --no-control-socket"
 USER 10001:10001
 EXPOSE 5000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
