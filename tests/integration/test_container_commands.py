@@ -4,8 +4,8 @@ and compose `command`/`healthcheck` strings, taken from the Dockerfile (BuildKit
 
 What this proves: the gunicorn arguments and app factory string start the API; the worker entrypoint verifies
 the model cache and execs the compose worker command; both healthchecks pass against live processes and fail
-when the API is gone or the ping names another worker; beat starts from an environment where torch cannot be imported (the api image) and
-schedules the cleanup task. What it cannot prove: the images build (base images, wheel indexes, CUDA).
+when the API is gone or the ping names another worker; beat starts where torch cannot be imported (as in the
+api image) and schedules the cleanup task. What it cannot prove: the images build (base images, wheel indexes, CUDA).
 """
 from __future__ import annotations
 
