@@ -166,7 +166,7 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "REDIS_URL": url, "VAR_DIR": str(tmp / "var"), "PORT": str(port), "HOST": "127.0.0.1",
            "ACCESS_LOG": "/dev/null", "RATE_LIMIT": "1000000/minute", "RATE_LIMIT_SUBMIT": "1000000/minute",
-           "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING", "SERVE_PARENT_PID": str(os.getpid())}
     log = open(tmp / "serve.log", "wb")
     serve = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=env, stdout=log,
                              stderr=subprocess.STDOUT)

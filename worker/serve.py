@@ -101,7 +101,11 @@ def main() -> int:
         mode = "Redis " + queue.redis_url() if queue.redis_url() else f"embedded (no Redis; {queue.var_dir()})"
         if wait_healthy(port, procs):
             print(f"serving on http://localhost:{port}  ({mode}); Ctrl-C stops", flush=True)
+        watch = int(env("SERVE_PARENT_PID", "0"))  # tests: stop when the process that started us is gone
         while not stopping:
+            if watch and not os.path.exists(f"/proc/{watch}"):
+                print("stopping: the parent process is gone", file=sys.stderr, flush=True)
+                return 1
             dead = [(n, p.returncode) for n, p in procs if p.poll() is not None]
             if dead:
                 print(f"stopping: {dead[0][0]} exited with {dead[0][1]}", file=sys.stderr, flush=True)

@@ -62,7 +62,7 @@ class Server:
         self.env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", "VAR_DIR": str(tmp / "var"),
                     "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8", "WORKER_QUEUES": "fast;slow",
                     "RATE_LIMIT": "", "RATE_LIMIT_SUBMIT": "", "MAX_UPLOAD_MB": "2", "ACCESS_LOG": "/dev/null",
-                    "PYTHONUNBUFFERED": "1"}
+                    "PYTHONUNBUFFERED": "1", "SERVE_PARENT_PID": str(os.getpid())}
         self.env.pop("REDIS_URL", None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
@@ -116,6 +116,8 @@ class Server:
             job = self.get(f"/api/jobs/{jid}")
             if job["status"] in until and check(job):
                 return job
+            if job["status"] in TERMINAL:  # ended while we waited for an earlier state
+                raise AssertionError(f"job {jid} ended early: {job['status']} {job['error']}")
             time.sleep(0.1)
         raise AssertionError(f"job {jid} stuck at {job}\n" + self.tail())
 
