@@ -59,11 +59,17 @@ class Pool:
         return torch.stack(out)
 
 
+def check(opt: Options) -> None:
+    if opt.size < 16 or opt.size % 4:
+        raise ValueError(f"size must be a multiple of 4, at least 16, not {opt.size}")
+    if opt.blocks < 0:
+        raise ValueError(f"blocks must be >= 0, not {opt.blocks}")
+
+
 class CycleTask(Task):
     def __init__(self, a: torch.Tensor, b: torch.Tensor, opt: Options, device: torch.device, name: str,
                  models_root: Path):
-        if opt.size % 4:
-            raise ValueError(f"size must be a multiple of 4, not {opt.size}")
+        check(opt)
         self.a, self.b = a.to(device), b.to(device)  # uint8 (N, 3, L, L), L = load size
         self.opt, self.device, self.name, self.root = opt, device, name, models_root
         self.n = max(len(a), len(b))
@@ -166,6 +172,7 @@ def save_generator(models_root: Path, name: str, net: torch.nn.Module, info: dic
 
 def build(a_dir, b_dir, opt: Options, device: torch.device, name: str, models_root: Path,
           limit: int | None = None) -> CycleTask:
+    check(opt)  # before the (slow) loading
     load = data.load_size(opt.size)
     return CycleTask(data.load_folder(a_dir, load, limit), data.load_folder(b_dir, load, limit), opt, device, name,
                      models_root)

@@ -57,12 +57,16 @@ class Options:
     real_label: float = 0.9  # one-sided label smoothing (Salimans et al. 2016)
 
 
+def check(opt: Options) -> None:
+    if opt.size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(map(str, SIZES))} (the DCGAN generator's output), "
+                         f"not {opt.size}")
+
+
 class GanTask(Task):
     def __init__(self, images: torch.Tensor, opt: Options, device: torch.device, name: str, models_root: Path,
                  source: str = ""):
-        if opt.size not in SIZES:
-            raise ValueError(f"size must be one of {', '.join(map(str, SIZES))} (the DCGAN generator's output), "
-                             f"not {opt.size}")
+        check(opt)
         self.images = images.to(device)  # uint8 (N, 3, 64, 64)
         self.opt, self.device, self.name, self.root, self.source = opt, device, name, models_root, source
         self.n = len(images)
@@ -131,5 +135,6 @@ def save_generator(models_root: Path, name: str, net: nn.Module, config: dict) -
 
 def build(folder, opt: Options, device: torch.device, name: str, models_root: Path,
           limit: int | None = None) -> GanTask:
+    check(opt)  # before the (slow) loading
     return GanTask(data.load_folder(folder, opt.size, limit), opt, device, name, models_root,
                    source=Path(folder).name)

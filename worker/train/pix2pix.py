@@ -37,14 +37,18 @@ class Options:
     direction: str = "AtoB"
 
 
+def check(opt: Options) -> None:
+    if opt.direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {opt.direction!r}")
+    if opt.downs < 5 or opt.size % 2 ** opt.downs:
+        raise ValueError(f"size {opt.size} must be a multiple of 2**downs = {2 ** opt.downs}, downs >= 5 "
+                         "(downs 8 -> 256, 7 -> 128, 5 -> 32)")
+
+
 class PairTask(Task):
     def __init__(self, a: torch.Tensor, b: torch.Tensor, opt: Options, device: torch.device, name: str,
                  models_root: Path):
-        if opt.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {opt.direction!r}")
-        if opt.size % 2 ** opt.downs:
-            raise ValueError(f"size {opt.size} must be a multiple of 2**downs = {2 ** opt.downs} "
-                             "(downs 8 -> 256, 7 -> 128, 5 -> 32)")
+        check(opt)
         if opt.direction == "BtoA":
             a, b = b, a
         self.a, self.b = a.to(device), b.to(device)  # aligned uint8 (N, 3, L, L)
@@ -111,5 +115,6 @@ def _bce(pred: torch.Tensor, target: float) -> torch.Tensor:
 
 def build(folder, opt: Options, device: torch.device, name: str, models_root: Path,
           limit: int | None = None) -> PairTask:
+    check(opt)  # before the (slow) loading
     a, b = data.load_pairs(folder, data.load_size(opt.size), limit)
     return PairTask(a, b, opt, device, name, models_root)
