@@ -105,3 +105,14 @@ def test_options_are_checked(pairs, tmp_path):
         pix2pix.PairTask(a, b, pix2pix.Options(size=32, downs=8), CPU, "x", tmp_path)
     with pytest.raises(ValueError, match="AtoB, BtoA"):
         pix2pix.PairTask(a, b, pix2pix.Options(size=32, downs=5, direction="up"), CPU, "x", tmp_path)
+
+
+def test_pairs_get_the_same_random_crop_and_flip():
+    a = torch.arange(2 * 3 * 40 * 40, dtype=torch.int32).reshape(2, 3, 40, 40)
+    b = a + 1
+    seen = set()
+    for seed in range(8):
+        ca, cb = data.augment(a, b, size=32, gen=torch.Generator().manual_seed(seed))
+        assert ca.shape == (2, 3, 32, 32) and torch.equal(cb, ca + 1)  # aligned: same window, same flip
+        seen.add(int(ca[0, 0, 0, 0]))
+    assert len(seen) > 1  # and the window does move
