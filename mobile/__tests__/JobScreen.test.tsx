@@ -109,3 +109,13 @@ test('a terminal state is final: a late poll answer cannot bring back "running"'
   await new Promise((r) => setTimeout(r, 700)); // past the next poll
   expect(screen.getByTestId('job-status')).toHaveTextContent('Canceled');
 });
+
+test('a "before" photo that no longer loads (web blob after a reload) is dropped, the result stays', async () => {
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10));
+  mount();
+  await waitFor(() => expect(screen.getByTestId('before-image')).toBeTruthy());
+  fireEvent(screen.getByTestId('before-image'), 'error', { nativeEvent: { error: 'gone' } });
+  expect(screen.queryByTestId('before-image')).toBeNull();
+  expect(screen.queryByTestId('compare-before')).toBeNull();
+  expect(screen.getByTestId('result-image')).toBeTruthy();
+});

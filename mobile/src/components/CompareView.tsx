@@ -5,8 +5,11 @@ import { colors, space } from '../lib/theme';
 
 type Props = { before?: string | null; after: string; beforeLabel?: string };
 
-export default function CompareView({ before, after, beforeLabel = 'Before' }: Props) {
+export default function CompareView({ before: given, after, beforeLabel = 'Before' }: Props) {
   const [only, setOnly] = useState<'before' | 'after' | null>(null);
+  // A web photo is a blob: URL that dies with the page; after a reload there is no "before" to show.
+  const [broken, setBroken] = useState(false);
+  const before = broken ? null : given;
   const showBefore = !!before && only !== 'after';
   const showAfter = only !== 'before';
   return (
@@ -25,6 +28,7 @@ export default function CompareView({ before, after, beforeLabel = 'Before' }: P
       <View style={styles.row}>
         {showBefore ? (
           <Image testID="before-image" source={{ uri: before! }} style={styles.img} resizeMode="contain"
+            onError={() => { setBroken(true); setOnly(null); }}
             accessibilityLabel={`${beforeLabel}: your photo`} />
         ) : null}
         {showAfter ? (
