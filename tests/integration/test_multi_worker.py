@@ -142,7 +142,7 @@ def test_two_workers_share_a_queue_and_never_double_run(stack):
     stack.start_worker("a", queues="fast,slow")
     stack.start_worker("b", queues="fast,slow")
     stack.wait_workers(["a", "b"])
-    jids = [submit_gatys(stack, steps=30) for _ in range(6)]
+    jids = [submit_gatys(stack, steps=20) for _ in range(4)]
     done = wait(stack, jids)
     assert all(d["status"] == "succeeded" for d in done.values()), done
     ran_on = {}
