@@ -3,7 +3,7 @@ import { StatusBar } from 'expo-status-bar';
 import React, { useCallback, useEffect, useState } from 'react';
 import { ActivityIndicator, Platform, ScrollView, StyleSheet, Text, View } from 'react-native';
 import TabBar, { Tab } from './src/components/TabBar';
-import { Job, TERMINAL } from './src/lib/api';
+import { Job, Picked, TERMINAL } from './src/lib/api';
 import { clearHistory, Entry, loadHistory, saveHistory, upsert } from './src/lib/history';
 import { loadServer, saveServer } from './src/lib/settings';
 import { colors, MAX_WIDTH, space } from './src/lib/theme';
@@ -59,7 +59,9 @@ export default function App() {
       setPortrait((p) => ({ nonce: p.nonce + 1, seed: e.seed }));
       setTab('portrait');
     } else {
-      setDraft({ nonce: Date.now(), content: e.content ?? null, style: e.style ?? null, preset: e.preset ?? null,
+      // A web blob: URL without its File died with the page it came from: pick the photo again then.
+      const alive = (p?: Picked | null) => (p && (p.file || !p.uri.startsWith('blob:')) ? p : null);
+      setDraft({ nonce: Date.now(), content: alive(e.content), style: alive(e.style), preset: e.preset ?? null,
         engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null });
       setTab('stylize');
     }

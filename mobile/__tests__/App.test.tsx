@@ -58,3 +58,18 @@ test('submitting opens the job view and records the job in history', async () =>
   fireEvent.press(screen.getByTestId('history-tab'));
   expect(screen.getByTestId('history-item-job1')).toBeTruthy();
 });
+
+test('Run again goes back to the form with the same photo, preset and engine', async () => {
+  await AsyncStorage.setItem(HISTORY_KEY, JSON.stringify([
+    { id: 'job1', kind: 'stylize', base: 'http://localhost:5000', createdAt: 5, status: 'running', engine: 'fast',
+      preset: 3, strength: 0.5, size: 384, content: { uri: 'file:///p.jpg', name: 'p.jpg', type: 'image/jpeg' } },
+  ]));
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10));
+  render(<App />);
+  fireEvent.press(await screen.findByTestId('run-again'));
+  expect(screen.getByTestId('stylize-tab')).toBeSelected();
+  expect(screen.getByLabelText('Your photo').props.source).toEqual({ uri: 'file:///p.jpg' });
+  expect(screen.getByTestId('preset-3')).toBeChecked();
+  expect(screen.getByTestId('strength')).toHaveAccessibilityValue({ now: 50 });
+  expect(screen.getByTestId('submit')).toBeEnabled();
+});
