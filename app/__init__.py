@@ -1,4 +1,5 @@
-"""The Flask API. Imports no torch and nothing from worker/ but its torch-free modules (queue, job_store, storage).
+"""The Flask API. Imports no torch and nothing from worker/ but its torch-free modules (queue, job_store, storage,
+generators).
 
 create_app(test_config=None): config from DEFAULTS, then the environment (same names), then test_config.
 """
@@ -83,13 +84,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter = Limiter(client_id, app=app, storage_uri=url or "memory://", headers_enabled=True,
                       swallow_errors=True, default_limits=[limit("RATE_LIMIT")],
                       default_limits_exempt_when=lambda: not current_app.config["RATE_LIMIT"])
-    from app import docs, health, jobs, portrait, styles, stylize, web
+    from app import docs, generators, health, jobs, portrait, styles, stylize, web
     for mod in (stylize, portrait):
         limiter.limit(limit("RATE_LIMIT_SUBMIT"), methods=["POST"],
                       exempt_when=lambda: not current_app.config["RATE_LIMIT_SUBMIT"])(mod.bp)
     for mod in (health, docs, web):
         limiter.exempt(mod.bp)
-    for mod in (stylize, portrait, jobs, styles, health, docs, web):
+    for mod in (stylize, portrait, jobs, styles, generators, health, docs, web):
         app.register_blueprint(mod.bp)
     return app
 

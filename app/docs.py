@@ -25,13 +25,16 @@ COMMON_ERRORS = {"400": err("malformed request"), "401": err("API key required")
 NUM = {"type": "number"}
 INT = {"type": "integer"}
 JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+GENERATOR = {"type": "string", "description": "a trained DCGAN generator from GET /api/generators; "
+             "absent: the bundled face generator"}
 IDEM = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200},
         "description": "a retried submit with the same key returns the same job"}
 
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Neural art API", "version": "1.0.0",
-             "description": "Style transfer (Gatys, fast networks, 26 presets) and GAN portraits as jobs."},
+             "description": "Style transfer (Gatys, fast networks, 26 presets, your own CycleGAN/pix2pix models) "
+                            "and GAN portraits (the bundled face generator or your own trained DCGAN) as jobs."},
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "only when the server sets API_KEYS"}},
@@ -39,6 +42,13 @@ SPEC = {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "UserModel": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "family": {"type": ["string", "null"],
+                                                       "description": "dcgan, resnet (CycleGAN) or unet (pix2pix)"},
+                "direction": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]},
+                "created": {"type": ["string", "null"]}, "step": {"type": ["integer", "null"]},
+                "epochs": {"type": ["integer", "null"]}, "images": {"type": ["integer", "null"]},
+                "bytes": {"type": ["integer", "null"]}}},
             "Job": {"type": "object", "properties": {
                 "id": {"type": "string"}, "kind": {"enum": ["stylize", "portrait"]},
                 "status": {"enum": ["queued", "running", "succeeded", "failed", "canceled"]},
@@ -64,7 +74,10 @@ SPEC = {
                               "description": "repeat for a blend"},
                     "style_weights": {"type": "string", "example": "0.7,0.3"},
                     "preset": {"type": "string", "description": "0-25, or a blend like 3:0.5,12:0.5 (fast)"},
-                    "engine": {"enum": ["gatys", "fast"], "default": "gatys"},
+                    "engine": {"enum": ["gatys", "fast", "translate"], "default": "gatys",
+                               "description": "translate: the content through `model` (no style or preset)"},
+                    "model": {"type": "string", "description": "engine=translate only: a translate model name "
+                              "from GET /api/generators (MODELS_DIR/translate)"},
                     "size": {"type": "integer", "default": 512, "description": "long side, px"},
                     "steps": INT, "content_weight": NUM, "style_weight": NUM, "tv_weight": NUM,
                     "preserve_color": {"type": "boolean"}, "init": {"enum": ["content", "style", "noise"]},
@@ -76,10 +89,10 @@ SPEC = {
             "requestBody": {"content": {
                 "multipart/form-data": {"schema": {"type": "object", "properties": {
                     "seed": INT, "style": {"type": "string", "format": "binary"}, "preset": {"type": "string"},
-                    "engine": {"enum": ["fast", "gatys"]}, "size": INT}}},
+                    "engine": {"enum": ["fast", "gatys"]}, "size": INT, "generator": GENERATOR}}},
                 "application/json": {"schema": {"type": "object", "properties": {
                     "seed": INT, "preset": {"type": "string"}, "engine": {"enum": ["fast", "gatys"]},
-                    "size": INT}}}}},
+                    "size": INT, "generator": GENERATOR}}}}},
             "responses": {"202": JOB_202, **COMMON_ERRORS}}},
         "/api/jobs/{job_id}": {"get": {"summary": "Job status", "parameters": JOB_ID, "responses": {
             "200": {"description": "the job", "content": {"application/json": {"schema": ref("Job")}}},
@@ -98,6 +111,13 @@ SPEC = {
             "parameters": JOB_ID, "responses": {
                 "202": {"description": "the job", "content": {"application/json": {"schema": ref("Job")}}},
                 "404": err("no such job"), "409": err("already finished")}}},
+        "/api/generators": {"get": {"summary": "Your trained DCGAN generators (portrait `generator`) and translate "
+                                   "models (stylize engine=translate, `model`)", "responses": {"200": {
+            "description": "{generators: [{name, family, size, created, step, epochs, images, nz, ngf}], "
+                           "translate: [{name, family, direction, size, created, step, bytes}]}",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "generators": {"type": "array", "items": ref("UserModel")},
+                "translate": {"type": "array", "items": ref("UserModel")}}}}}}}}},
         "/api/styles": {"get": {"summary": "The 26 presets", "responses": {"200": {"description": "presets"}}}},
         "/api/styles/{style_id}.jpg": {"get": {"summary": "A preset thumbnail", "parameters": [
             {"name": "style_id", "in": "path", "required": True, "schema": INT}],
@@ -113,6 +133,7 @@ code,pre{background:#f4f4f4;padding:.1rem .3rem}h2{margin-top:2rem}.m{font-weigh
 </style></head><body><h1>Neural art API</h1>
 <pre>curl -F content=@photo.jpg -F style=@painting.jpg http://HOST/api/stylize
 curl -F content=@photo.jpg -F engine=fast -F preset=3 http://HOST/api/stylize
+curl -F content=@photo.jpg -F engine=translate -F model=monet http://HOST/api/stylize
 curl http://HOST/api/jobs/ID ; curl -o out.png http://HOST/api/jobs/ID/result</pre>
 <p>Machine-readable: <a href="openapi.json">openapi.json</a></p><div id="paths"></div>
 <script>

@@ -1,16 +1,17 @@
-"""POST /api/portrait: a GAN face (seed) stylised with a style file or a preset -> 202 and a job."""
+"""POST /api/portrait: a GAN face (seed; the bundled face generator or a trained one, `generator`) stylised with a
+style file or a preset -> 202 and a job."""
 from __future__ import annotations
 
 import secrets
 
 from flask import Blueprint, current_app, request
 
-from app import forms, images
+from app import forms, generators, images
 from app.errors import APIError
 from app.jobs import check_capacity, idem_key, replay, store, submit
 
 bp = Blueprint("portrait", __name__, url_prefix="/api")
-FIELDS = {"seed", "style", "preset", "engine", "size"}
+FIELDS = {"seed", "style", "preset", "engine", "size", "generator"}
 
 
 def fields():
@@ -49,6 +50,9 @@ def portrait():
               "preset": preset}
     if params["seed"] is None:
         params["seed"] = secrets.randbelow(2**31)
+    raw = form.get("generator")
+    if raw is not None and str(raw).strip() != "":  # absent: the bundled face generator
+        params["generator"] = generators.generator(raw)
     if params["engine"] == "gatys" and preset is not None:
         raise APIError(422, "preset_needs_fast", "presets work with engine=fast; gatys needs a style file")
     styles = [images.decode(b, "style", int(cfg["MAX_PIXELS"])) for b in blobs]

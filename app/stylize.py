@@ -1,19 +1,21 @@
-"""POST /api/stylize: multipart content + style file(s) or a preset -> 202 and a job."""
+"""POST /api/stylize: multipart content + style file(s) or a preset (gatys, fast), or a translate model
+(engine=translate, model=NAME from MODELS_DIR/translate) -> 202 and a job."""
 from __future__ import annotations
 
 import secrets
 
 from flask import Blueprint, current_app, request
 
-from app import forms, images
+from app import forms, generators, images
 from app.errors import APIError
 from app.jobs import check_capacity, idem_key, replay, store, submit
 
 bp = Blueprint("stylize", __name__, url_prefix="/api")
 
 FIELDS = {"content", "style", "style_weights", "preset", "engine", "size", "steps", "content_weight",
-          "style_weight", "tv_weight", "preserve_color", "init", "style_scale", "strength", "seed"}
-ENGINES = ("gatys", "fast")
+          "style_weight", "tv_weight", "preserve_color", "init", "style_scale", "strength", "seed", "model"}
+ENGINES = ("gatys", "fast", "translate")
+GATYS_ONLY = {"steps", "content_weight", "style_weight", "tv_weight", "init", "style_scale", "style_weights", "seed"}
 INITS = ("content", "style", "noise")
 
 
@@ -53,6 +55,10 @@ def stylize():
     if "style" in form:
         raise APIError(422, "file_required", "style must be a file upload: -F style=@painting.jpg")
     engine = forms.choice(form, "engine", "gatys", ENGINES)
+    if engine == "translate":
+        return translate(form, cfg, contents[0], style_blobs, key)
+    if "model" in form:
+        raise APIError(422, "not_for_engine", f"model applies to engine=translate, not engine={engine}")
     preset = forms.preset(form)
     params = {"engine": engine, **common(form, cfg)}
     if len(style_blobs) > int(cfg["MAX_STYLES"]):
@@ -61,7 +67,7 @@ def stylize():
         if (preset is None) == (not style_blobs) or len(style_blobs) > 1:
             raise APIError(422, "style_or_preset", "engine=fast needs exactly one of: one style file, or preset")
         params.update(preset=preset, strength=forms.number(form, "strength", 1.0, 0.0, 1.0))
-        ignored = {"steps", "content_weight", "style_weight", "tv_weight", "init", "style_scale", "style_weights"}
+        ignored = GATYS_ONLY - {"seed"}
     else:
         if preset is not None:
             raise APIError(422, "preset_needs_fast", "presets work with engine=fast; gatys needs style file(s)")
@@ -86,3 +92,20 @@ def stylize():
     content = images.decode(contents[0], "content", mp)
     styles = [images.decode(b, f"style[{i}]", mp) for i, b in enumerate(style_blobs)]
     return submit("stylize", engine, params, content, styles, key)
+
+
+def translate(form, cfg, content_blob: bytes, style_blobs: list[bytes], key):
+    """engine=translate: the content through the image-to-image generator `model`; no style, no preset."""
+    extra = sorted(({"preset", "strength", "preserve_color"} | GATYS_ONLY - {"seed"}) & set(form))
+    if style_blobs:
+        extra.insert(0, "style")
+    if extra:
+        raise APIError(422, "not_for_engine", f"{', '.join(extra)} do(es) not apply to engine=translate (it takes "
+                       "content, model and size)")
+    if str(form.get("model") or "").strip() == "":
+        raise APIError(422, "model_required", "engine=translate needs model=NAME; available: "
+                       f"{', '.join(r['name'] for r in generators.translators()) or 'none'} (GET /api/generators)")
+    params = {"engine": "translate", "size": forms.integer(form, "size", 512, 16, int(cfg["MAX_SIZE"])),
+              "model": generators.translate_model(form["model"])}
+    content = images.decode(content_blob, "content", int(cfg["MAX_PIXELS"]))
+    return submit("stylize", "translate", params, content, [], key)

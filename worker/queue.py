@@ -6,7 +6,7 @@ Two setups, picked by env:
 - REDIS_URL: Redis for the broker, results and job records.
 
 Jobs are JSON only, acked late and re-queued if the worker process dies; one message prefetched at a time.
-Fast jobs and long jobs (gatys, portrait) go to separate queues so a quick job never waits behind a long one.
+Fast jobs (fast, translate) and long jobs (gatys, portrait) go to separate queues so a quick job never waits behind a long one.
 """
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ def redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or None
 
 
+FAST_ENGINES = ("fast", "translate")  # one feed-forward pass each
+
+
 def queue_for(kind: str, engine: str) -> str:
-    """Fast feed-forward stylize jobs go to the fast queue; gatys and portraits to the slow one."""
-    return FAST_QUEUE if kind == "stylize" and engine == "fast" else SLOW_QUEUE
+    """Feed-forward stylize jobs (fast, translate) go to the fast queue; gatys and portraits to the slow one."""
+    return FAST_QUEUE if kind == "stylize" and engine in FAST_ENGINES else SLOW_QUEUE
 
 
 def time_limits() -> tuple[int, int]:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 app = queue.app
 
 # Engine modules by name; tests swap in a fake engine here.
-ENGINES = {"gatys": "worker.engines.gatys", "fast": "worker.engines.fast", "portrait": "worker.engines.portrait"}
+ENGINES = {"gatys": "worker.engines.gatys", "fast": "worker.engines.fast", "portrait": "worker.engines.portrait",
+           "translate": "worker.engines.translate"}
 
 
 def max_deliveries() -> int:
@@ -102,9 +103,13 @@ def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
     cb = dict(on_progress=run.on_progress, should_cancel=run.should_cancel)
     styles = [load_image(run.storage, k) for k in inputs.get("styles", [])]
     if rec["kind"] == "portrait":
+        # generator: a trained DCGAN's name; left out for the bundled face generator
+        gen = {"generator": p["generator"]} if p.get("generator") else {}
         return engine("portrait").run(p["seed"], styles[0] if styles else None, preset=p.get("preset"),
-                                      engine=p.get("engine", "fast"), size=size, snapshot_every=5, **cb)
+                                      engine=p.get("engine", "fast"), size=size, snapshot_every=5, **gen, **cb)
     content = load_image(run.storage, inputs["content"])
+    if p["engine"] == "translate":
+        return engine("translate").run(content, model=p["model"], size=size, **cb)
     if p["engine"] == "fast":
         return engine("fast").run(content, styles[0] if styles else None, preset=p.get("preset"),
                                   strength=p.get("strength", 1.0), size=size,
