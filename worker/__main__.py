@@ -12,6 +12,8 @@ COMMANDS = {
     "train-cyclegan": "worker.cli.train",
     "train-pix2pix": "worker.cli.train",
     "translate": "worker.cli.translate",
+    "faces": "worker.cli.gan",
+    "portrait": "worker.cli.gan",
 }
 
 

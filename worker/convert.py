@@ -95,6 +95,46 @@ def _transform_key(tf_name: str) -> str:
     raise ValueError(f"unexpected transformer layer {tf_name!r}")
 
 
+_NORM_POINTS = {"Conv2D_prequant": "conv", "moments/mean_prequant": "mean", "moments/SquaredDifference": "sqdiff",
+                "moments/variance_prequant": "var", "batchnorm/add_prequant": "add", "batchnorm/Rsqrt": "rsqrt",
+                "batchnorm/mul_prequant": "scale", "batchnorm/mul_2_prequant": "mul2", "batchnorm/sub_prequant": "shift",
+                "batchnorm/mul_1_prequant": "mul1", "batchnorm/add_1_prequant": "out"}
+
+
+def _transform_qdq(graph, values) -> dict:
+    """Activation quantisation points of the int8 export -> "qdq.<module path>.<point>": (scale, zero_point).
+    Only Transformer.emulate_int8 (the parity test) uses them; the engine runs float activations."""
+    relu_of = {n.output[0]: n.input[0].rsplit("/", 1)[0] for n in graph.node if n.op_type == "Relu"}
+    table = {}
+    for node in (n for n in graph.node if n.op_type == "QuantizeLinear"):
+        name, point = node.input[0], None
+        q = torch.tensor([float(np.ravel(values[node.input[1]])[0]), float(np.ravel(values[node.input[2]])[0])])
+        if name == "mobilenet_conv/Conv/BiasAdd":
+            key = "style"
+        elif name == "transformer/contract/MirrorPad":
+            key = "contract.0.in"
+        elif name.endswith("Sigmoid_int8_prequant"):
+            key = "out"
+        elif name in relu_of:  # a ReLU output: on the conv (contract) or on its norm (conditioned layers)
+            layer = _transform_key(relu_of[name]).removesuffix(".conv")
+            key = f"{layer}.relu" if layer.startswith("contract") else f"{layer}.norm.relu"
+        elif name.startswith("style_params/"):
+            layer, kind = name.removeprefix("style_params/").split("/StyleNorm/")
+            key = _transform_key(layer).removesuffix(".conv") + (".norm.gamma" if kind.startswith("Conv_1/") else ".norm.beta")
+        elif name.startswith("transformer/residual/") and name.endswith("/add_prequant") and "StyleNorm" not in name:
+            key = f"residual.{int(name.split('/')[2].removeprefix('residual')) - 1}.add"
+        elif "MirrorPad" in name:
+            continue  # padding a quantised tensor keeps its scale: nothing new
+        else:
+            layer, _, rest = name.partition("/StyleNorm/") if "/StyleNorm/" in name else name.rpartition("/")
+            point = next((p for suffix, p in _NORM_POINTS.items() if rest.startswith(suffix)), None)
+            if point is None:
+                raise ValueError(f"unexpected quantisation point {name!r}")
+            key = _transform_key(layer).removesuffix(".conv") + f".norm.{point}"
+        table[f"qdq.{key}"] = q
+    return table
+
+
 def arbitrary_transform(path: Path) -> tuple[dict, dict]:
     """Magenta transformer: main-path convs by TF scope; the StyleNorm 1x1 convs on the embedding become
     Linear layers (Conv_1 is the scale, gamma; Conv is the shift, beta, as the graph's batchnorm maths shows)."""
@@ -112,10 +152,13 @@ def arbitrary_transform(path: Path) -> tuple[dict, dict]:
         else:
             key = _transform_key(weight)
             tensors[f"{key}.weight"], tensors[f"{key}.bias"] = w, b
+    tensors.update(_transform_qdq(graph, values))
     eps = [float(np.ravel(v)[0]) for k, v in values.items() if k.endswith("batchnorm/add/y_dequant")]
     config = {"input": "RGB 0..1, any size (sides multiples of 4); trained at 384", "quantisation": QUANT_NOTE,
               "eps": eps[0] if eps else None}
-    return _load_checked(Transformer(), tensors, path.name), config
+    qdq = {k: v for k, v in tensors.items() if k.startswith("qdq.")}
+    weights = _load_checked(Transformer(), {k: v for k, v in tensors.items() if k not in qdq}, path.name)
+    return {**weights, **qdq}, config
 
 
 def multistyle26(path: Path) -> tuple[dict, dict]:

@@ -48,14 +48,27 @@ class CondNorm(nn.Module):
         self.beta = nn.Parameter(torch.zeros(STYLES, channels))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, act: str) -> torch.Tensor:
-        # x (N, C, H, W), weights (N, 26). Stats in float32 even under bf16 autocast.
-        var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False, keepdim=True)  # (N, C, 1, 1)
-        scale = (weights.float() @ self.gamma)[:, :, None, None] * torch.rsqrt(var + EPS)
-        shift = (weights.float() @ self.beta)[:, :, None, None] - mean * scale
-        y = torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))  # x * scale + shift in one pass
+        # x (N, C, H, W), weights (N, 26) -> per-sample scale/shift (N, C); stats over H, W in float32
+        y = instance_norm(x, weights.float() @ self.gamma, weights.float() @ self.beta)
         if act == "relu":
             return y.relu_()
         return torch.sigmoid(y) if act == "sigmoid" else y
+
+
+def instance_norm(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Instance norm with per-sample affine (N, C). One image is a "batch" of one, so batch_norm in training
+    mode computes exactly the instance statistics, fused with the affine in one optimised kernel (several
+    times faster on the CPU than separate var_mean + multiply-add passes, channels_last included)."""
+    n, c, h, w = x.shape
+    if n == 1 and c <= 8 and x.device.type == "cpu" and x.is_contiguous(memory_format=torch.channels_last):
+        # thin maps: the CPU batch_norm kernel is ~10x faster on NCHW; convs stay channels_last
+        y = F.batch_norm(x.contiguous(), None, None, scale[0].to(x.dtype), shift[0].to(x.dtype), True, 0.0, EPS)
+        return y.contiguous(memory_format=torch.channels_last)
+    if n == 1:
+        return F.batch_norm(x, None, None, scale[0].to(x.dtype), shift[0].to(x.dtype), True, 0.0, EPS)
+    y = F.batch_norm(x.reshape(1, n * c, h, w), None, None, scale.flatten().to(x.dtype),
+                     shift.flatten().to(x.dtype), True, 0.0, EPS)
+    return y.reshape(n, c, h, w)
 
 
 class Conv(nn.Module):

