@@ -55,7 +55,7 @@ def children(pid: int) -> set[int]:
 
 
 class Server:
-    def __init__(self, backend: str, tmp: Path, redis_url: str | None):
+    def __init__(self, backend: str, tmp: Path, redis_url: str | None, env: dict | None = None):
         self.backend, self.tmp = backend, tmp
         self.port = redis_helper.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -66,6 +66,7 @@ class Server:
         self.env.pop("REDIS_URL", None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
+        self.env.update(env or {})
         self.redis_url = redis_url
         self.log = open(tmp / "serve.log", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=self.env,
