@@ -12,6 +12,7 @@ COMMANDS = {
     "train-cyclegan": "worker.cli.train",
     "train-pix2pix": "worker.cli.train",
     "translate": "worker.cli.translate",
+    "stylize": "worker.cli.stylize",
     "faces": "worker.cli.gan",
     "portrait": "worker.cli.gan",
 }
