@@ -91,11 +91,19 @@ test('an expired job (404) says so instead of retrying forever', async () => {
   expect(screen.queryByTestId('job-error')).toBeNull();
 });
 
-test('a portrait shows its seed and no "before" photo', async () => {
+test('a fast portrait compares the generated face (its only snapshot) with the painting', async () => {
   jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10, { kind: 'portrait' }));
-  mount({ entry: { ...entry, kind: 'portrait', seed: 42, content: null } });
+  mount({ entry: { ...entry, kind: 'portrait', engine: 'fast', seed: 42, content: null } });
   await waitFor(() => expect(screen.getByTestId('result-image')).toBeTruthy());
   expect(screen.getByText('Portrait · face #42')).toBeTruthy();
+  expect(screen.getByTestId('before-image').props.source).toEqual({ uri: 'http://s/api/jobs/job1/preview?v=face' });
+  expect(screen.getByTestId('compare-before')).toHaveTextContent('Face');
+});
+
+test('a Gatys portrait has no face to compare (its snapshots are paintings)', async () => {
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10, { kind: 'portrait' }));
+  mount({ entry: { ...entry, kind: 'portrait', engine: 'gatys', seed: 42, content: null } });
+  await waitFor(() => expect(screen.getByTestId('result-image')).toBeTruthy());
   expect(screen.queryByTestId('before-image')).toBeNull();
 });
 

@@ -262,7 +262,9 @@ def test_portrait(server, page):
         " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
     assert tid(page, "job-status").inner_text() == "Done"
     assert image_loaded(page, "result-image"), "the portrait did not load"
-    shot(page, "portrait-result")
+    assert image_loaded(page, "before-image"), "the generated face did not load"
+    assert page.locator('[aria-label="The generated face"]:visible').count() == 1
+    shot(page, "portrait-result", tall=1100)
 
 
 def test_server_down_shows_errors(server, page):

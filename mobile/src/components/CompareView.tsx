@@ -29,7 +29,7 @@ export default function CompareView({ before: given, after, beforeLabel = 'Befor
         {showBefore ? (
           <Image testID="before-image" source={{ uri: before! }} style={styles.img} resizeMode="contain"
             onError={() => { setBroken(true); setOnly(null); }}
-            accessibilityLabel={`${beforeLabel}: your photo`} />
+            accessibilityLabel={beforeLabel === 'Face' ? 'The generated face' : `${beforeLabel}: your photo`} />
         ) : null}
         {showAfter ? (
           <Image testID="result-image" source={{ uri: after }} style={styles.img} resizeMode="contain"
@@ -43,7 +43,7 @@ export default function CompareView({ before: given, after, beforeLabel = 'Befor
 const styles = StyleSheet.create({
   wrap: { gap: space(2) },
   row: { flexDirection: 'row', gap: space(2), flexWrap: 'wrap' },
-  img: { flex: 1, minWidth: 140, aspectRatio: 1, borderRadius: 10, backgroundColor: colors.line },
+  img: { flex: 1, minWidth: 140, maxWidth: 480, aspectRatio: 1, borderRadius: 10, backgroundColor: colors.line },
   chip: { minHeight: 36, paddingHorizontal: space(3), borderRadius: 18, borderWidth: 1, borderColor: colors.line, justifyContent: 'center' },
   on: { borderColor: colors.accent, backgroundColor: '#f3edff' },
   chipText: { color: colors.ink, fontSize: 13 },

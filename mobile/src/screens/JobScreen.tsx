@@ -99,6 +99,10 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
   const gone = netError?.status === 404;
   const title = entry.kind === 'portrait' ? `Portrait · face #${entry.seed}` : `Stylize · ${entry.styleName ?? 'style'}`;
   const engineName = entry.engine === 'gatys' ? 'Best quality' : 'Fast';
+  // A fast portrait's only snapshot is the raw face (the server keeps the latest), so it is the "before".
+  const before = entry.kind === 'portrait'
+    ? (entry.engine === 'fast' ? previewUrl(base, entry.id, 'face') : null)
+    : entry.content?.uri ?? null;
   // A new URL per step, so each snapshot is fetched; kept while the next one loads.
   const pv = job && job.status === 'running' ? previewUrl(base, entry.id, `${job.progress.step}`) : null;
 
@@ -137,7 +141,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
         ) : null}
         {job?.status === 'succeeded' ? (
           <>
-            <CompareView before={entry.kind === 'stylize' ? entry.content?.uri : null} after={resultUrl(base, entry.id)} />
+            <CompareView before={before} beforeLabel={entry.kind === 'portrait' ? 'Face' : 'Before'} after={resultUrl(base, entry.id)} />
             <View style={s.actions}>
               <Button testID="save-result" kind="primary" label={Platform.OS === 'web' ? 'Download' : 'Save to photos'} onPress={() => act(saveResult)} />
               <Button testID="share-result" label="Share" onPress={() => act(shareResult)} />
