@@ -41,18 +41,21 @@ def add_arguments(p) -> None:
 class Bar:
     """A one-line progress bar on stderr."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
+    def __init__(self, stream=None, width: int = 30):
         self.stream, self.width, self.t0 = stream, width, time.perf_counter()
 
     def __call__(self, p) -> None:
+        out = self.stream or sys.stderr
+        if p.step == 1:  # a new run (--repeat)
+            self.t0 = time.perf_counter()
         done = int(self.width * p.step / max(p.total, 1))
         loss = p.losses.get("total")
         extra = f" loss {loss:.4g}" if loss is not None else ""
-        self.stream.write(f"\r[{'#' * done}{'.' * (self.width - done)}] {p.step}/{p.total} "
-                          f"{time.perf_counter() - self.t0:5.1f}s{extra}  ")
+        out.write(f"\r[{'#' * done}{'.' * (self.width - done)}] {p.step}/{p.total} "
+                  f"{time.perf_counter() - self.t0:5.1f}s{extra}  ")
         if p.step >= p.total:
-            self.stream.write("\n")
-        self.stream.flush()
+            out.write("\n")
+        out.flush()
 
 
 def _open(path: str):
@@ -131,9 +134,11 @@ def _fast_job(args, fast):
     if preset is not None and preset.isdigit():
         preset = int(preset)
     t0 = time.perf_counter()
-    loader = getattr(fast, "load", None)
-    if callable(loader):  # load the networks up front when the engine lets us, so seconds excludes it
-        loader(args.device)
+    from worker.device import pick
+
+    dev = pick(args.device)
+    for name in ("multistyle26",) if preset is not None else ("arbitrary_predict", "arbitrary_transform"):
+        fast.net(name, dev)  # load up front so `seconds` excludes it
     load = time.perf_counter() - t0
 
     def once():
