@@ -184,3 +184,30 @@ def test_cli_trains_exports_and_resumes(shapes, tmp_path, monkeypatch, capsys):
     assert (tmp_path / "models" / "generators" / "cli" / "weights.safetensors").is_file()
     assert cli(["train-gan", "--data", str(tmp_path / "none"), "--out", "x"]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_a_trained_generator_paints_portraits_by_name(shapes, tmp_path, monkeypatch, capsys, models_dir):
+    from worker.core.upscale import upscale
+    from worker.core.images import to_image
+    from worker.engines import portrait
+
+    models = tmp_path / "models"  # the real cache's files, plus a generator of our own
+    models.mkdir()
+    for f in models_dir.iterdir():
+        (models / f.name).symlink_to(f)
+    monkeypatch.setenv("MODELS_DIR", str(models))
+    assert cli(["train-gan", "--data", str(shapes), "--ngf", "8", "--ndf", "8", "--batch", "50", "--epochs", "1",
+                "--steps", "1", "--out", "mine", "--run-dir", str(tmp_path / "run")]) == 0
+    previews = []
+    portrait.run(5, preset=0, size=64, generator="mine", device="cpu", on_progress=lambda p: previews.append(p))
+    net, _ = generators.load("mine")
+    with torch.no_grad():
+        want = to_image(upscale(((net(latents([5])) + 1) / 2).clamp(0, 1), 64))
+    bundled = portrait.face(5, device="cpu").resize((64, 64))
+    assert previews[0].preview.tobytes() == want.tobytes()
+    assert previews[0].preview.tobytes() != bundled.tobytes()
+    out = tmp_path / "p.png"
+    assert cli(["portrait", "--generator", "mine", "--preset", "0", "--size", "64", "--seed", "5", "-o", str(out)]) == 0
+    assert Image.open(out).size == (64, 64)
+    assert cli(["portrait", "--generator", "nope", "--size", "64", "-o", str(out)]) != 0
+    assert "available: mine" in capsys.readouterr().err

@@ -3,6 +3,7 @@
   python -m worker faces -o GRID.png [--seed N] [--count N]
   python -m worker faces --interpolate A B --frames N -o MORPH.gif
   python -m worker portrait -o OUT [--seed N] [STYLE | --preset N] [--engine fast|gatys] [--size PX]
+      [--generator NAME]
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def add_arguments(p) -> None:
         p.add_argument("--preset", help="preset id 0..25 or a blend like 3:0.5,12:0.5 (fast engine)")
         p.add_argument("--engine", choices=("fast", "gatys"), default="fast")
         p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
+        p.add_argument("--generator", help="a generator made by train-gan (default: the bundled face model)")
         p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
         p.add_argument("--json", action="store_true", help="print a JSON summary")
     else:
@@ -65,7 +67,7 @@ def main(args) -> int:
             seed = args.seed if args.seed is not None else random.randrange(2**31)
             style = Image.open(args.style).convert("RGB") if args.style else None
             out = portrait.run(seed, style, preset=args.preset, engine=args.engine, size=args.size,
-                               device=args.device)
+                               device=args.device, generator=args.generator)
             out.save(args.output)
             summary = {"output": args.output, "seed": seed, "engine": args.engine, "size": list(out.size)}
         elif args.interpolate:

@@ -35,6 +35,17 @@ def generator(dev: torch.device) -> Generator:
         return _GEN[str(dev)]
 
 
+def trained(name: str, dev: torch.device) -> torch.nn.Module:
+    """A generator made by `train-gan` (MODELS_DIR/generators/NAME), loaded once per process and device."""
+    from worker import generators
+
+    with _LOCK:
+        key = f"{name}@{dev}"
+        if key not in _GEN:
+            _GEN[key] = generators.load(name, device=str(dev))[0].requires_grad_(False)
+        return _GEN[key]
+
+
 def faces(seeds: list[int], device: str = "auto", net: Optional[torch.nn.Module] = None) -> torch.Tensor:
     """(N, 3, 64, 64) faces in 0..1, one per seed, generated as one batch."""
     dev = devices.pick(device)
@@ -62,9 +73,9 @@ def interpolate(a: int, b: int, frames: int, device: str = "auto") -> list[Image
 
 def run(seed: int, style: Image.Image | None = None, *, preset=None, engine: str = "fast", size: int = 512,
         device: str = "auto", on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
-        snapshot_every: int = 0, generator: Optional[torch.nn.Module] = None) -> Image.Image:
-    """Paint the face of `seed`. `generator`: another DCGAN-layout generator (e.g. one from train-gan) to use
-    instead of the pinned one. Without style or preset the fast engine uses preset 0."""
+        snapshot_every: int = 0, generator: str | torch.nn.Module | None = None) -> Image.Image:
+    """Paint the face of `seed`. `generator`: the name of a generator made by train-gan, or a DCGAN-layout
+    module, to use instead of the pinned one. Without style or preset the fast engine uses preset 0."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if style is not None and preset is not None:
@@ -73,6 +84,8 @@ def run(seed: int, style: Image.Image | None = None, *, preset=None, engine: str
         raise ValueError("the gatys engine needs a style image (presets belong to the fast engine)")
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
         raise ValueError(f"size must be an integer from 64 to 2048 pixels, not {size!r}")
+    if isinstance(generator, str):
+        generator = trained(generator, devices.pick(device))
     raw = faces([seed], device, net=generator)  # (1, 3, 64, 64); validates the seed
     content = to_image(upscale(raw, size))
     report = on_progress or (lambda p: None)
