@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -52,10 +54,11 @@ def get_json(url: str):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server():
     if not (DIST / "index.html").is_file():
         missing("the web build (mobile/dist)", "run `make web`")
-    tmp = tmp_path_factory.mktemp("e2e")
+    # Its own directory, not pytest's tmp: a concurrent pytest run prunes old pytest tmp dirs under a live server.
+    tmp = Path(tempfile.mkdtemp(prefix="e2e-serve-"))
     port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "VAR_DIR": str(tmp / "var"), "WEB_DIR": str(DIST),
            "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8", "WORKER_QUEUES": "fast;slow", "RATE_LIMIT": "",
@@ -85,16 +88,18 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
-def page(tmp_path):
+def page():
     if not Path(CHROMIUM).exists():
         missing(CHROMIUM, "apt-get install chromium (.ci/run does it)")
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
+        profile = tempfile.mkdtemp(prefix="e2e-chromium-")  # a fresh, empty profile per test
+        ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM,
                                                     headless=True, args=ARGS, viewport=PHONE)
         pg = ctx.pages[0] if ctx.pages else ctx.new_page()
         pg.set_default_timeout(30_000)
@@ -102,6 +107,7 @@ def page(tmp_path):
         pg.on("pageerror", lambda e: errors.append(str(e)))
         yield pg
         ctx.close()
+        shutil.rmtree(profile, ignore_errors=True)
         assert not errors, f"uncaught errors in the page: {errors}"
 
 
