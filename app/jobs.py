@@ -36,8 +36,10 @@ def iso(ts):
 def job_json(rec: dict) -> dict:
     step, total = rec["progress"]["step"], rec["progress"]["total"]
     eta = position = None
-    if rec["status"] == RUNNING and step > 0 and total > step and rec["started_at"]:
-        eta = round((time.time() - rec["started_at"]) / step * (total - step), 1)
+    t0, s0 = rec["progress"].get("since") or (rec["started_at"], 0)
+    if rec["status"] == RUNNING and step > s0 and total > step and t0:
+        # the rate since the first report, so model loading does not inflate the estimate
+        eta = round((time.time() - t0) / (step - s0) * (total - step), 1)
     if rec["status"] == QUEUED:
         position = store().queued_ahead(rec) + 1
     jid = rec["id"]

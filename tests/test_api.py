@@ -238,6 +238,9 @@ def test_running_job_reports_eta_and_queue_positions(client):
     ra = client.get(a["urls"]["get"]).json
     assert ra["status"] == "running" and ra["eta_seconds"] is not None and ra["progress"]["fraction"] == 0.2
     assert client.get(b["urls"]["get"]).json["queue_position"] == 1
+    # the rate counts from the first progress report, not from the start (model loading comes before it)
+    store.update(a["id"], progress={"step": 3, "total": 10, "since": [time.time() - 10, 1]})
+    assert 34 <= client.get(a["urls"]["get"]).json["eta_seconds"] <= 36
 
 
 # --- every 4xx path, never a 5xx ------------------------------------------------------------------------------

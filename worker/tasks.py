@@ -85,9 +85,12 @@ class Run:
         self.id = job_id
         self.store = get_store()
         self.storage = get_storage()
+        self.since = None  # (time, step) of the first report: model loading and style targets come before it
 
     def on_progress(self, p) -> None:
-        fields = {"progress": {"step": int(p.step), "total": int(p.total)}}
+        if self.since is None:
+            self.since = [time.time(), int(p.step)]
+        fields = {"progress": {"step": int(p.step), "total": int(p.total), "since": self.since}}
         if getattr(p, "preview", None) is not None:
             key = f"jobs/{self.id}/preview.jpg"
             self.storage.put(key, jpeg_bytes(p.preview))
