@@ -51,8 +51,9 @@ def redis_url(tmp_path_factory):
 def stack(redis_url, tmp_path):
     import redis
     redis.Redis.from_url(redis_url).flushdb()
-    # Workers get the compose file's shutdown behaviour: SIGTERM -> cancel the running job and requeue it.
-    with Stack(tmp_path, redis_url, env={"REMAP_SIGTERM": "SIGQUIT"}) as s:
+    # Workers get the compose file's shutdown behaviour, SIGTERM -> cancel the running job and requeue it, without
+    # the compose file's 60 s soft-shutdown grace (that would let a short job finish instead of being requeued).
+    with Stack(tmp_path, redis_url, env={"REMAP_SIGTERM": "SIGQUIT", "WORKER_SOFT_SHUTDOWN_TIMEOUT": "0"}) as s:
         s.start_api(workers=1, threads=4)
         yield s
 
