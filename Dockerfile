@@ -101,4 +101,4 @@ USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=20s --start-period=120s --retries=3 \
   CMD ["sh", "-c", "celery -A worker.queue inspect ping --destination \"celery@$HOSTNAME\" --timeout 10"]
 ENTRYPOINT ["worker-entrypoint"]
-CMD ["celery", "-A", "worker.queue", "worker", "-c", "1", "-Q", "fast,slow", "-l", "INFO"]
+CMD ["celery", "-A", "worker.container", "worker", "-c", "1", "-Q", "fast,slow", "-l", "INFO"]

@@ -89,14 +89,15 @@ class Stack:
                 raise RuntimeError("the API did not answer /api/health:\n" + self.log("api")[-3000:])
             time.sleep(0.2)
 
-    def start_worker(self, name: str, queues: str = "fast,slow", env: dict | None = None) -> subprocess.Popen:
+    def start_worker(self, name: str, queues: str = "fast,slow", env: dict | None = None,
+                     app: str = "worker.queue") -> subprocess.Popen:
         """One Celery worker (-c 1, prefork) named name@host, consuming the given queues.
 
         Several CPU workers share a few cores here, so each gets one torch thread (OMP_NUM_THREADS=1):
         with more, OpenMP threads spin against each other and a job runs ten times slower.
         """
         env = {"OMP_NUM_THREADS": "1", **(env or {})}
-        return self._spawn(name, [sys.executable, "-m", "celery", "-A", "worker.queue", "worker", "-c", "1",
+        return self._spawn(name, [sys.executable, "-m", "celery", "-A", app, "worker", "-c", "1",
                                   "-Q", queues, "-n", f"{name}@%h", "-l", "INFO", "--without-mingle",
                                   "--without-gossip"], env)
 

@@ -96,7 +96,7 @@ def test_worker_reserves_a_gpu_and_runs_one_process():
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
     cmd = worker["command"]
-    assert cmd[:4] == ["celery", "-A", "worker.queue", "worker"] and cmd[cmd.index("-c") + 1] == "1"
+    assert cmd[:4] == ["celery", "-A", "worker.container", "worker"] and cmd[cmd.index("-c") + 1] == "1"
     assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
@@ -371,3 +371,24 @@ def test_entrypoint_refuses_a_corrupt_cache(tmp_path):
     assert run.returncode != 0
     assert "celery-started" not in run.stdout
     assert "vgg19" in run.stderr and "corrupt" in run.stderr
+
+
+# --- worker.container: the Celery app plus container-only settings ------------------------------------------------
+
+def test_container_app_reads_the_soft_shutdown_timeout(monkeypatch):
+    from worker import container
+
+    monkeypatch.setenv("WORKER_SOFT_SHUTDOWN_TIMEOUT", "60")
+    assert container.soft_shutdown_timeout() == 60.0
+    monkeypatch.setenv("WORKER_SOFT_SHUTDOWN_TIMEOUT", "")
+    assert container.soft_shutdown_timeout() == 0.0
+    for bad in ("soon", "-5"):
+        monkeypatch.setenv("WORKER_SOFT_SHUTDOWN_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="WORKER_SOFT_SHUTDOWN_TIMEOUT"):
+            container.soft_shutdown_timeout()
+    # What `celery -A worker.container` loads: the service's app (same tasks), with the timeout applied.
+    code = ("import worker.container as c, worker.queue as q; assert c.app is q.app; "
+            "print(c.app.conf.worker_soft_shutdown_timeout)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "WORKER_SOFT_SHUTDOWN_TIMEOUT": "42", "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0 and run.stdout.strip() == "42.0", run.stderr

@@ -3,7 +3,8 @@
 - one worker per queue: a fast job is not stuck behind a long Gatys job;
 - two workers on one queue: jobs are shared between them, and none is run twice to completion;
 - a worker stopped with SIGTERM mid-job (as `docker stop` does, with the compose file's REMAP_SIGTERM=SIGQUIT):
-  the job is requeued at once and finished by the other worker;
+  the job is requeued at once and finished by the other worker; with the compose file's soft-shutdown grace
+  (worker.container, WORKER_SOFT_SHUTDOWN_TIMEOUT) it is finished by the stopping worker first;
 - a worker killed with SIGKILL mid-job (its main process and pool child, as `docker kill` or a lost host): the job
   comes back after the visibility timeout when a worker (re)starts, and is finished, not lost.
 
@@ -193,3 +194,18 @@ def test_sigkill_mid_job_is_recovered_not_lost(stack):
     assert end["status"] == "succeeded", end
     assert record(stack, jid)["attempts"] == 2
     assert sum(completions(stack, jid).values()) == 1 and victim not in completions(stack, jid)
+
+
+def test_sigterm_with_soft_shutdown_grace_lets_the_job_finish(stack):
+    """The compose setting: WORKER_SOFT_SHUTDOWN_TIMEOUT gives a running job time to finish before the requeue."""
+    # Celery waits out the whole grace whenever a job is running (even one that ends sooner), so keep it short.
+    stack.start_worker("a", queues="slow", app="worker.container", env={"WORKER_SOFT_SHUTDOWN_TIMEOUT": "45"})
+    stack.wait_workers(["a"])
+    jid = submit_gatys(stack, steps=20)
+    wait_running(stack, jid)
+    stack.signal("a", signal.SIGTERM)
+    stack.procs["a"].wait(90)
+    end = job(stack, jid)
+    assert end["status"] == "succeeded", end
+    assert record(stack, jid)["attempts"] == 1 and completions(stack, jid) == {"a": 1}
+    assert "Soft Shutdown" in stack.log("a")

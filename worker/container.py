@@ -1,0 +1,27 @@
+"""The Celery app as the worker containers run it: `celery -A worker.container worker ...` (docker-compose.yml).
+
+The same app and config as worker.queue, plus what only matters under a container manager, from env:
+WORKER_SOFT_SHUTDOWN_TIMEOUT (seconds, default 0). `docker stop` sends SIGTERM, which the compose file remaps to
+Celery's cold shutdown (REMAP_SIGTERM=SIGQUIT); with this set, a running job first gets that long to finish, then
+it is cancelled and its message (acked late) goes straight back to the queue for another worker. The container's
+stop_grace_period must be longer, or Docker kills the worker before it can requeue.
+"""
+from __future__ import annotations
+
+import os
+
+from worker.queue import app  # noqa: F401  (the app `celery -A worker.container` finds)
+
+
+def soft_shutdown_timeout() -> float:
+    raw = os.environ.get("WORKER_SOFT_SHUTDOWN_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        raise ValueError(f"WORKER_SOFT_SHUTDOWN_TIMEOUT must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"WORKER_SOFT_SHUTDOWN_TIMEOUT must be 0 or more, not {raw!r}")
+    return value
+
+
+app.conf.worker_soft_shutdown_timeout = soft_shutdown_timeout()
