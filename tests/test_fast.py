@@ -204,3 +204,15 @@ def test_fused_path_under_bf16_autocast_with_a_batch(fast):
             fused, ref = module(x, c).float(), module.reference(x, c).float()
         assert fused.shape == (2, 3, 32, 40)
         assert (fused - ref).abs().mean() < 0.02
+
+
+def test_style_predictor_fused_convs_equal_the_plain_ones(fast):
+    """Under inference the predictor runs conv + ReLU6 as single oneDNN calls: the same embedding as pad/conv/clamp."""
+    module = fast.net("arbitrary_predict", torch.device("cpu"))
+    x = torch.rand(2, 3, 256, 256)
+    with torch.inference_mode():
+        fused = module(x)
+    with torch.enable_grad():  # grad mode on (nothing requires grad): the plain pad / conv / clamp path
+        plain = module(x)
+    assert fused.shape == (2, 100)
+    assert (fused - plain).abs().max() < 1e-4 * plain.abs().max()

@@ -39,10 +39,29 @@ class ConvReLU6(nn.Module):
         self.k, self.stride, self.relu = k, stride, relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if _FUSED is not None and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
+            return self.fused(x)
         if self.k > 1:
             x = same_pad(x, self.k, self.stride)
         x = self.conv(x)
         return x.clamp(0, 6) if self.relu else x
+
+    def fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The same in one oneDNN call (conv + ReLU6 as its post-op; stride-1 'SAME' is the conv's own symmetric
+        zero padding): three times fewer ops, which on a small busy CPU means fewer thread hand-offs."""
+        pad = 0
+        if self.k > 1 and self.stride == 1:
+            pad = self.k // 2
+        elif self.k > 1:
+            x = same_pad(x, self.k, self.stride)
+        act, scalars = ("hardtanh", [0.0, 6.0]) if self.relu else ("none", [])
+        c = self.conv
+        return _FUSED(x, c.weight, c.bias, [pad, pad], [self.stride] * 2, [1, 1], c.groups, act, scalars, "")
+
+
+# oneDNN conv with a fused activation (the op Inductor uses on the CPU); absent from builds without oneDNN
+_FUSED = torch.ops.mkldnn._convolution_pointwise.default \
+    if torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise") else None
 
 
 class InvertedResidual(nn.Module):

@@ -6,7 +6,10 @@ a pixel blend for preset strength and an embedding blend for arbitrary-style str
 the arbitrary transformer runs at the requested size (it is fully convolutional), not at 384 and scaled up.
 
 Networks load once per process and device. CPU: float32, channels_last, inference_mode (bf16 was measured
-slower here and costs accuracy). CUDA: bf16 autocast, batched embeddings.
+slower here and costs accuracy); under inference_mode the image networks take their fused path (each instance
+norm writes straight into the next conv's padded buffer, upsampling as sub-pixel convs, buffers reused per thread
+and input size: see worker/core/multistyle.py). CUDA: bf16 autocast, batched embeddings, the same fused maths.
+On a small shared CPU, OMP_WAIT_POLICY=PASSIVE in the worker's environment avoids OpenMP spin-wait stalls.
 """
 from __future__ import annotations
 
