@@ -103,12 +103,15 @@ class _Workspace(threading.local):
 
 
 _WS = _Workspace()
+# Larger inputs run on fresh buffers: a 1024 px preset run holds ~450 MiB between calls, a 2048 px one would ~1.8 GiB
+WORKSPACE_PIXELS = 1100 * 1100
 
 
 @contextlib.contextmanager
 def workspace(net: nn.Module, x: torch.Tensor):
     """Let emit() and conv() reuse this thread's buffers for `net` on x (CPU only; CUDA has its own cache)."""
-    if x.device.type != "cpu" or _WS.rings is not None or torch.is_autocast_enabled("cpu"):
+    if (x.device.type != "cpu" or _WS.rings is not None or torch.is_autocast_enabled("cpu")
+            or x.shape[0] * x.shape[-2] * x.shape[-1] > WORKSPACE_PIXELS):
         yield  # (under CPU autocast the maps are bf16 and flow as on CUDA: plain F.conv2d, fresh buffers)
         return
     # inference tensors may only be written in inference mode, and normal ones are better kept apart from them
