@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as worker/__init__.py does; before any test imports torch
 
 
 @pytest.fixture(scope="session")
