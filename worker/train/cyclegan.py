@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from worker.core.cyclegan import PatchDiscriminator, ResnetGenerator, init_weights
 from worker.device import autocast
 from worker.train import data
-from worker.train.loop import Task, grid
+from worker.train.loop import Task, grid, linear_decay
 
 
 @dataclass
@@ -87,11 +87,7 @@ class CycleTask(Task):
         self.fixed_b = data.to_float(_centre(self.b[:k], opt.size))
 
     def schedule(self, step: int, total: int) -> None:
-        keep = total // 2
-        factor = 1.0 - max(0, step - keep) / max(total - keep, 1)
-        for o in self.opts.values():
-            for group in o.param_groups:
-                group["lr"] = self.opt.lr * factor
+        linear_decay(self.opts, self.opt.lr, step, total)
 
     def step(self, idx: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
         g_a, g_b, d_a, d_b = (self.nets[k] for k in ("G_A", "G_B", "D_A", "D_B"))

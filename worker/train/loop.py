@@ -52,6 +52,15 @@ class Task:
     def schedule(self, step: int, total: int) -> None:
         """Adjust learning rates before a step (default: constant)."""
 
+
+def linear_decay(opts: dict, lr: float, step: int, total: int) -> None:
+    """The official CycleGAN/pix2pix schedule: constant for the first half, then linearly down to zero."""
+    keep = total // 2
+    factor = 1.0 - max(0, step - keep) / max(total - keep, 1)
+    for o in opts.values():
+        for group in o.param_groups:
+            group["lr"] = lr * factor
+
     def step(self, idx: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
         raise NotImplementedError
 

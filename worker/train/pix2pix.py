@@ -19,7 +19,7 @@ from worker.core.pix2pix import UnetGenerator, use_batch_stats
 from worker.device import autocast
 from worker.train import data
 from worker.train.cyclegan import _centre, save_generator
-from worker.train.loop import Task, grid
+from worker.train.loop import Task, grid, linear_decay
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -63,11 +63,7 @@ class PairTask(Task):
         self.fixed = (data.to_float(_centre(self.a[:k], opt.size)), data.to_float(_centre(self.b[:k], opt.size)))
 
     def schedule(self, step: int, total: int) -> None:
-        keep = total // 2
-        factor = 1.0 - max(0, step - keep) / max(total - keep, 1)
-        for o in self.opts.values():
-            for group in o.param_groups:
-                group["lr"] = self.opt.lr * factor
+        linear_decay(self.opts, self.opt.lr, step, total)
 
     def step(self, idx: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
         g, d = self.nets["G"], self.nets["D"]
