@@ -172,7 +172,9 @@ def pool(mean: torch.Tensor, var: torch.Tensor, k: int) -> tuple[torch.Tensor, t
     n = mean.shape[0]
     mean, var = mean.view(n, k, -1), var.view(n, k, -1)
     pooled = mean.mean(1)
-    return pooled, (var + mean * mean).mean(1) - pooled * pooled
+    # within-group plus between-group variance: never negative, unlike E[x^2] - E[x]^2, whose cancellation
+    # turned a flat (uniform) image's zero variance into NaN
+    return pooled, var.mean(1) + (mean - pooled[:, None]).pow(2).mean(1)
 
 
 def fold(mean: torch.Tensor, var: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor):
