@@ -22,6 +22,14 @@ def reset():
     CALLS.clear()
 
 
+DEFAULTS = {"steps": 100, "content_weight": 1.0, "style_weight": 10.0, "tv_weight": 10.0, "init": "content",
+            "style_scale": 1.0, "seed": 0, "preserve_color": False}
+
+
+def defaults() -> dict:
+    return dict(DEFAULTS)
+
+
 def run(*args, size=512, on_progress=None, should_cancel=None, **kw):
     CALLS.append({"args": args, "size": size, **kw})
     if RAISE:

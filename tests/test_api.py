@@ -90,6 +90,10 @@ def test_stylize_gatys_job_lifecycle(client):
     done = client.get(job["urls"]["get"]).json
     assert done["status"] == "succeeded" and done["progress"] == {"step": 3, "total": 3, "fraction": 1.0}
     assert done["started_at"] and done["finished_at"] and done["error"] is None and done["queue_position"] is None
+    # the record's params are the effective ones: the engine's defaults fill what the client left out
+    assert done["params"]["steps"] == 3 and done["params"]["seed"] == 7
+    assert done["params"]["style_weight"] == fake_engine.DEFAULTS["style_weight"]
+    assert done["params"]["tv_weight"] == fake_engine.DEFAULTS["tv_weight"] and done["params"]["style_weights"] == [1.0]
     res = client.get(job["urls"]["result"])
     assert res.status_code == 200 and res.mimetype == "image/png"
     img = Image.open(io.BytesIO(res.data))

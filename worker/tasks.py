@@ -119,9 +119,13 @@ def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
                                   preserve_color=p.get("preserve_color", False), **cb)
     keys = ("style_weights", "steps", "content_weight", "style_weight", "tv_weight", "preserve_color", "init",
             "style_scale", "seed")
-    kw = {k: p[k] for k in keys if p.get(k) is not None}
-    return engine("gatys").run(content, styles, size=size, snapshot_every=snapshot_every(p.get("steps")),
-                               **kw, **cb)
+    gatys = engine("gatys")
+    # the job's params become the effective ones: the engine's defaults where the client sent none
+    defaults = gatys.defaults()
+    kw = {k: p[k] if p.get(k) is not None else defaults.get(k) for k in keys}
+    kw["style_weights"] = kw["style_weights"] or [round(1 / len(styles), 6)] * len(styles)
+    run.store.update(run.id, params={**p, **kw, "size": size})
+    return gatys.run(content, styles, size=size, snapshot_every=snapshot_every(kw["steps"]), **kw, **cb)
 
 
 def run_job(job_id: str) -> str:
