@@ -7,34 +7,13 @@ import os
 
 import pytest
 
-from app import create_app
 from tests import fake_engine
 from tests.service_util import image_bytes
-from tests.test_api import post
+from tests.test_api import client, make, post, var  # noqa: F401 (the same fixtures as the API tests)
 from worker import queue, tasks
 from worker.job_store import get_store
 
 OK = image_bytes()
-
-
-@pytest.fixture
-def var(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAR_DIR", str(tmp_path))
-    for name in ("REDIS_URL", "MEDIA_DIR", "STORAGE", "API_KEYS", "RATE_LIMIT", "RATE_LIMIT_SUBMIT", "QUEUE_CAP"):
-        monkeypatch.delenv(name, raising=False)
-    fake_engine.reset()
-    monkeypatch.setattr(tasks, "ENGINES", {name: "tests.fake_engine" for name in tasks.ENGINES})
-    return tmp_path
-
-
-@pytest.fixture
-def client(var):
-    sent = []
-    app = create_app({"VAR_DIR": str(var), "MODELS_DIR": str(var / "models"), "RATE_LIMIT": "",
-                      "RATE_LIMIT_SUBMIT": "", "ENQUEUE": lambda *a: sent.append(a)})
-    c = app.test_client()
-    c.sent = sent
-    return c
 
 
 def add_generator(models, name, **conf):
