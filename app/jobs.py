@@ -77,6 +77,16 @@ def replay(job_id: str):
     return resp
 
 
+def admit():
+    """The start of every submit: (idempotency key, the replay of the job that key already made, or None);
+    raises 429 when the queue is full."""
+    key = idem_key()
+    if key and (done := store().get_idem(key)) and (resp := replay(done)):
+        return key, resp
+    check_capacity()
+    return key, None
+
+
 def check_capacity() -> None:
     cap = int(current_app.config["QUEUE_CAP"])
     if store().queue_depth() >= cap:

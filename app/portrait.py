@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request
 
 from app import forms, generators, images
 from app.errors import APIError
-from app.jobs import check_capacity, idem_key, replay, store, submit
+from app.jobs import admit, submit
 
 bp = Blueprint("portrait", __name__, url_prefix="/api")
 FIELDS = {"seed", "style", "preset", "engine", "size", "generator"}
@@ -28,10 +28,9 @@ def fields():
 
 @bp.post("/portrait")
 def portrait():
-    key = idem_key()
-    if key and (done := store().get_idem(key)) and (resp := replay(done)):
-        return resp
-    check_capacity()
+    key, replayed = admit()
+    if replayed:
+        return replayed
     form, blobs = fields()
     names = set(form) | (set(request.files) if request.files else set())
     unknown = sorted(names - FIELDS)

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request
 
 from app import forms, generators, images
 from app.errors import APIError
-from app.jobs import check_capacity, idem_key, replay, store, submit
+from app.jobs import admit, submit
 
 bp = Blueprint("stylize", __name__, url_prefix="/api")
 
@@ -41,10 +41,9 @@ def common(form, cfg) -> dict:
 
 @bp.post("/stylize")
 def stylize():
-    key = idem_key()
-    if key and (done := store().get_idem(key)) and (resp := replay(done)):
-        return resp
-    check_capacity()
+    key, replayed = admit()
+    if replayed:
+        return replayed
     form, cfg = multipart(), current_app.config
     if "content" in form:
         raise APIError(422, "file_required", "content must be a file upload: -F content=@photo.jpg")
