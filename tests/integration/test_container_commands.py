@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,12 +37,9 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    exe = shutil.which("docker-compose")
-    if not exe:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose missing in CI; .ci/run installs it")
-        pytest.skip("docker-compose not installed (apt-get install docker-compose)")
-    out = subprocess.run([exe, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+    from tests.test_deploy import compose_bin
+
+    out = subprocess.run([compose_bin(), "config"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "COMPOSE_PROJECT_NAME": "check"})
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)["services"]
