@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export MODELS_DIR ?= $(CURDIR)/var/models
 
-.PHONY: setup models serve test clean web web-if-node test-mobile
+.PHONY: setup models serve test test-deps clean web web-if-node test-mobile
 
 $(VENV)/.deps: requirements.txt requirements-api.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,24 @@ serve: setup web-if-node
 	$(PY) -m worker models verify
 	exec $(PY) -m worker.serve
 
-test: setup web test-mobile
-	$(PY) -m pytest
+# The system packages `make test` needs (`make serve` needs none): Debian's chromium (the browser e2e test; never a
+# downloaded browser), redis-server (the integration tests start a private one), curl, docker-compose (validates the
+# compose files). Missing ones are installed with apt-get when root; otherwise make stops at once naming the command.
+CHROMIUM ?= /usr/bin/chromium
+test-deps:
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	for cmd in redis-server curl docker-compose; do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "make test needs these system packages:$$missing. Install them with:" >&2; \
+	  echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	echo "installing$$missing with apt-get"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
+
+# CI=true: the tools above are there now, so a test that cannot find one fails instead of skipping.
+test: test-deps setup web test-mobile
+	CI=$${CI:-true} $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) var

@@ -39,8 +39,8 @@ def compose_bin() -> str:
     found = shutil.which("docker-compose")
     if not found:
         if os.environ.get("CI"):
-            pytest.fail("docker-compose missing in CI; .ci/run installs it with apt-get")
-        pytest.skip("docker-compose not installed (apt-get install docker-compose); CI installs it")
+            pytest.fail("docker-compose missing in CI; `make test` installs it with apt-get")
+        pytest.skip("docker-compose not installed (apt-get install docker-compose); `make test` installs it")
     return found
 
 

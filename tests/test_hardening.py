@@ -1,0 +1,60 @@
+"""Issue 12's operator-side hardening: `make test` on a bare machine, and the service's defensive defaults."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ("chromium", "redis-server", "curl", "docker-compose")
+
+
+def bare_path(tmp_path: Path, **scripts: str) -> Path:
+    """A PATH with `id` and the given fake commands, and none of the tools `make test` needs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").symlink_to("/usr/bin/id")
+    for name, body in scripts.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(0o755)
+    os.chmod(tmp_path, 0o755)
+    return bin_dir
+
+
+def make(target: str, bin_dir: Path, tmp_path: Path, as_user: int | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    user = {"user": as_user, "group": as_user, "extra_groups": []} if as_user is not None else {}
+    return subprocess.run(["/usr/bin/make", "-s", target, f"CHROMIUM={tmp_path}/no-chromium"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60, **user)
+
+
+def test_make_test_without_root_stops_at_once_naming_the_command(tmp_path):
+    bin_dir = bare_path(tmp_path, **{"apt-get": f"touch {tmp_path}/apt-ran\n"})
+    # As a real non-root user: as root (here) drop to nobody, as a user run as is.
+    run = make("test", bin_dir, tmp_path, as_user=65534 if os.getuid() == 0 else None)
+    assert run.returncode != 0
+    assert "sudo apt-get install -y " + " ".join(TOOLS) in run.stderr, run.stderr
+    assert not (tmp_path / "apt-ran").exists()
+    assert "pip" not in run.stdout + run.stderr  # stopped before any setup step
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the apt-get branch runs only as root")
+def test_make_test_as_root_installs_what_is_missing_with_apt_get(tmp_path):
+    log = tmp_path / "apt.log"
+    bin_dir = bare_path(tmp_path, **{"apt-get": f'echo "$*" >> {log}\n'})
+    run = make("test-deps", bin_dir, tmp_path)
+    assert run.returncode == 0, run.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("update") and calls[1].split()[-4:] == list(TOOLS) and "install" in calls[1]
+
+
+def test_ci_runs_make_test_and_nothing_more():
+    lines = [ln for ln in (ROOT / ".ci/run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines[-1] == "exec make test" and "apt-get" not in "\n".join(lines)
+
+
+def test_make_serve_needs_none_of_the_test_tools():
+    run = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "apt-get" not in run.stdout and "test-deps" not in run.stdout
