@@ -1,0 +1,2 @@
+// Filled in by the server's GET /api/snack: the address the app in Snack talks to.
+export const SNACK_SERVER: string = "";
