@@ -41,6 +41,7 @@ DEFAULTS = dict(
     CORS_ORIGINS="",                    # comma-separated origins, or *
     RESULT_TTL=24 * 3600,
     TRUST_PROXY=0,                      # number of proxies in front whose X-Forwarded-* to trust
+    PUBLIC_URL="",                      # the address phones use (Open in Expo Snack); empty: the LAN address
 )
 
 PUBLIC = {"health.health", "docs.openapi", "docs.docs", "styles.thumbnail", "web.index", "web.files"}
@@ -84,13 +85,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter = Limiter(client_id, app=app, storage_uri=url or "memory://", headers_enabled=True,
                       swallow_errors=True, default_limits=[limit("RATE_LIMIT")],
                       default_limits_exempt_when=lambda: not current_app.config["RATE_LIMIT"])
-    from app import docs, generators, health, jobs, portrait, styles, stylize, web
+    from app import docs, generators, health, jobs, portrait, snack, styles, stylize, web
     for mod in (stylize, portrait):
         limiter.limit(limit("RATE_LIMIT_SUBMIT"), methods=["POST"],
                       exempt_when=lambda: not current_app.config["RATE_LIMIT_SUBMIT"])(mod.bp)
     for mod in (health, docs, web):
         limiter.exempt(mod.bp)
-    for mod in (stylize, portrait, jobs, styles, generators, health, docs, web):
+    for mod in (stylize, portrait, jobs, styles, generators, health, docs, web, snack):
         app.register_blueprint(mod.bp)
     return app
 

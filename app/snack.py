@@ -78,7 +78,7 @@ def lan_ip() -> str | None:
     return None
 
 
-def server_address(public_url: str, host_url: str, port: int | None, find_lan=lan_ip) -> tuple[str | None, str]:
+def server_address(public_url: str, host_url: str, port: int | None) -> tuple[str | None, str]:
     """(address or None, where it came from / what to do)."""
     if public_url:
         return public_url.rstrip("/"), "PUBLIC_URL"
@@ -86,7 +86,7 @@ def server_address(public_url: str, host_url: str, port: int | None, find_lan=la
     host = hostport.rsplit(":", 1)[0] if not hostport.endswith("]") else hostport
     if not is_loopback(host):
         return f"{scheme}://{hostport}", "the address this page was opened with"
-    ip = find_lan()
+    ip = lan_ip()
     if ip is None:
         return None, ("no LAN address found (this machine has no network interface besides loopback): set "
                       "PUBLIC_URL to an address your phone can reach, e.g. PUBLIC_URL=http://192.168.1.20:5000, "
