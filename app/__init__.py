@@ -1,14 +1,13 @@
 """The Flask API. Imports no torch and nothing from worker/ but its torch-free modules (queue, job_store, storage,
 generators).
 
-create_app(test_config=None): config from DEFAULTS, then the environment (same names), then test_config.
+create_app(test_config=None, settings=None): config from the settings (worker/settings.py: the environment, same
+names), then test_config over it.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from pathlib import Path
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
@@ -18,55 +17,22 @@ from app import errors
 from app.errors import APIError
 from worker import queue
 from worker.job_store import get_store
+from worker.settings import Settings, get as get_settings
 from worker.storage import get_storage
 
-ROOT = Path(__file__).resolve().parent.parent
-
-DEFAULTS = dict(
-    REDIS_URL="",                       # empty: the embedded setup (filesystem broker, SQLite jobs) under VAR_DIR
-    VAR_DIR=str(ROOT / "var"),
-    MODELS_DIR=str(ROOT / "var" / "models"),
-    WEB_DIR=str(ROOT / "mobile" / "dist"),  # the web build, served at / when it exists
-    MAX_UPLOAD_MB=20,                   # whole request; more is a 413
-    MAX_FORM_PARTS=16,
-    MAX_PIXELS=40_000_000,              # decoded pixels per image (the decompression-bomb guard)
-    MAX_SIZE=1024,                      # output long side
-    MAX_STEPS=1000,
-    MAX_STYLES=4,
-    QUEUE_CAP=100,                      # queued jobs; more is a 429
-    RETRY_AFTER=30,                     # seconds, sent with that 429
-    API_KEYS="",                        # comma-separated; empty: no auth
-    RATE_LIMIT="1200/minute",           # per key or IP, every /api route; empty: none
-    RATE_LIMIT_SUBMIT="30/minute",      # per key or IP, on POST /api/stylize and /api/portrait
-    CORS_ORIGINS="",                    # comma-separated origins, or *
-    RESULT_TTL=24 * 3600,
-    TRUST_PROXY=0,                      # number of proxies in front whose X-Forwarded-* to trust
-    PUBLIC_URL="",                      # the address phones use (Open in Expo Snack); empty: the LAN address
-)
-
 PUBLIC = {"health.health", "docs.openapi", "docs.docs", "styles.thumbnail", "web.index", "web.files"}
-
-
-def load_config(test_config: dict | None) -> dict:
-    cfg = dict(DEFAULTS)
-    for name, default in DEFAULTS.items():
-        raw = os.environ.get(name)
-        if raw is None:
-            continue
-        cfg[name] = int(raw) if isinstance(default, int) and raw.strip() else raw
-        if isinstance(default, int) and not raw.strip():
-            cfg[name] = default
-    cfg.update(test_config or {})
-    return cfg
 
 
 def client_id() -> str:
     return getattr(g, "client", None) or f"ip:{request.remote_addr}"
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.update(load_config(test_config))
+    settings = settings or get_settings()
+    app.config.update(settings.flask())
+    app.config.update(test_config or {})
+    app.extensions["settings"] = settings
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
     app.json.sort_keys = False
     if app.config["TRUST_PROXY"]:

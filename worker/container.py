@@ -8,20 +8,12 @@ stop_grace_period must be longer, or Docker kills the worker before it can reque
 """
 from __future__ import annotations
 
-import os
-
+from worker import settings
 from worker.queue import app  # noqa: F401  (the app `celery -A worker.container` finds)
 
 
 def soft_shutdown_timeout() -> float:
-    raw = os.environ.get("WORKER_SOFT_SHUTDOWN_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        raise ValueError(f"WORKER_SOFT_SHUTDOWN_TIMEOUT must be a number of seconds, not {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"WORKER_SOFT_SHUTDOWN_TIMEOUT must be 0 or more, not {raw!r}")
-    return value
+    return settings.get().WORKER_SOFT_SHUTDOWN_TIMEOUT
 
 
 app.conf.worker_soft_shutdown_timeout = soft_shutdown_timeout()

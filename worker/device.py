@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 
 import torch
+
+from worker import settings
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -35,7 +36,7 @@ def cpu_has_bf16() -> bool:
 
 
 def bf16_ok(device: torch.device) -> bool:
-    if os.environ.get("NO_BF16"):  # escape hatch for debugging precision issues
+    if settings.get().NO_BF16:  # escape hatch for debugging precision issues
         return False
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from worker import settings
 
 MANIFEST = "manifest.json"
 
@@ -90,11 +91,11 @@ AFTER_FETCH: tuple[tuple[str, str], ...] = (
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("MODELS_DIR", "var/models")).resolve()
+    return settings.get().MODELS_DIR.resolve()
 
 
 def wheels_dir() -> Path:
-    return Path(os.environ.get("WHEELS_DIR", str(models_dir() / "wheels"))).resolve()
+    return settings.get().wheels_dir.resolve()
 
 
 def sha256_file(path: Path) -> str:

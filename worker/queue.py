@@ -15,6 +15,8 @@ from pathlib import Path
 
 from celery import Celery
 
+from worker import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Task names: the one place they are spelt. tests/test_queue.py checks them against the worker's registry.
@@ -28,17 +30,12 @@ SLOW_QUEUE = "slow"  # gatys optimisation and portraits
 QUEUES = (FAST_QUEUE, SLOW_QUEUE)
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
-
 def var_dir() -> Path:
-    return Path(os.environ.get("VAR_DIR") or ROOT / "var")
+    return settings.get().VAR_DIR
 
 
 def redis_url() -> str | None:
-    return os.environ.get("REDIS_URL") or None
+    return settings.get().REDIS_URL or None
 
 
 FAST_ENGINES = ("fast", "translate")  # one feed-forward pass each
@@ -51,16 +48,13 @@ def queue_for(kind: str, engine: str) -> str:
 
 def time_limits() -> tuple[int, int]:
     """(soft, hard) seconds per job. The soft limit fails the job with code time_limit; hard kills the process."""
-    hard = env_int("JOB_TIME_LIMIT", 1800)
-    soft = env_int("JOB_SOFT_TIME_LIMIT", max(1, hard - 60))
-    return soft, hard
+    return settings.get().time_limits
 
 
 def config(url: str | None = None, var: str | Path | None = None) -> dict:
     """Celery settings for a Redis URL or, with none, the embedded filesystem setup under var (VAR_DIR)."""
     soft, hard = time_limits()
-    # Above the hard limit, or Redis would hand a still-running job to a second worker.
-    visibility = env_int("VISIBILITY_TIMEOUT", hard + 600)
+    visibility = settings.get().visibility_timeout
     url = redis_url() if url is None else (url or None)
     base = Path(var) if var else var_dir()
     if url:
@@ -97,7 +91,7 @@ def config(url: str | None = None, var: str | Path | None = None) -> dict:
                      CLEANUP: {"queue": FAST_QUEUE}},
         worker_enable_remote_control=bool(url),  # the filesystem transport has no broadcast worth polling
         worker_hijack_root_logger=False,
-        beat_schedule={"cleanup": {"task": CLEANUP, "schedule": float(env_int("CLEANUP_EVERY", 600))}},
+        beat_schedule={"cleanup": {"task": CLEANUP, "schedule": float(settings.get().CLEANUP_EVERY)}},
         timezone="UTC",
     )
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Optional
 
-from worker import queue
+from worker import settings
 
 KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -41,7 +41,7 @@ class Storage:
 
 class LocalStorage(Storage):
     def __init__(self, root: Optional[str] = None):
-        self.root = Path(root or os.environ.get("MEDIA_DIR") or queue.var_dir() / "media")
+        self.root = Path(root or settings.get().media_dir)
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
@@ -92,10 +92,11 @@ def get_storage(name: Optional[str] = None, var_dir: Optional[str] = None) -> St
 
     Every backend class takes `root` (the local directory: MEDIA_DIR, else <var_dir>/media); others may ignore it.
     """
-    name = name or os.environ.get("STORAGE", "local")
+    s = settings.get()
+    name = name or s.STORAGE
     if name not in BACKENDS:
         raise ValueError(f"STORAGE must be one of {', '.join(BACKENDS)}, not {name!r}")
-    root = os.environ.get("MEDIA_DIR") or os.path.join(str(var_dir or queue.var_dir()), "media")
+    root = str(s.MEDIA_DIR or os.path.join(str(var_dir or s.VAR_DIR), "media"))
     key = (name, root)
     if key not in _cache:
         module, cls = BACKENDS[name].split(":")

@@ -15,26 +15,24 @@ Keys are the same server-made keys the local backend uses ("uploads/<job>/conten
 from __future__ import annotations
 
 import mimetypes
-import os
 from typing import BinaryIO, Optional
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from worker import settings
 from worker.storage import Storage, check_key
 
 MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
 def _env(name: str) -> Optional[str]:
-    return os.environ.get(name, "").strip() or None
+    return getattr(settings.get(), name) or None
 
 
 def _client(endpoint: Optional[str]):
-    style = _env("S3_ADDRESSING_STYLE") or "auto"
-    if style not in ("auto", "path", "virtual"):
-        raise ValueError(f"S3_ADDRESSING_STYLE must be one of auto, path, virtual, not {style!r}")
+    style = settings.get().S3_ADDRESSING_STYLE
     config = Config(signature_version="s3v4", s3={"addressing_style": style},
                     retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
     return boto3.client("s3", endpoint_url=endpoint, region_name=_env("S3_REGION"), config=config)

@@ -19,7 +19,7 @@ from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
-from worker import queue
+from worker import queue, settings
 from worker.job_store import get_store
 from worker.storage import cleanup as cleanup_storage, get_storage
 
@@ -32,7 +32,7 @@ ENGINES = {"gatys": "worker.engines.gatys", "fast": "worker.engines.fast", "port
 
 
 def max_deliveries() -> int:
-    return queue.env_int("MAX_DELIVERIES", 3)
+    return settings.get().MAX_DELIVERIES
 
 
 class Failed(Exception):
@@ -208,7 +208,7 @@ def portrait(job_id: str) -> str:
 
 @app.task(name=queue.CLEANUP)
 def cleanup() -> int:
-    ttl = queue.env_int("RESULT_TTL", 24 * 3600)
+    ttl = settings.get().RESULT_TTL
     return cleanup_storage(get_store(), get_storage(), ttl)
 
 
@@ -238,7 +238,7 @@ def warm() -> None:
 def _warm_child(**_):
     # In the pool child, never the parent (no CUDA before fork). A thread: process init must return within
     # seconds or Celery kills the child; a job that arrives meanwhile waits on the engines' own load locks.
-    if os.environ.get("WARM_MODELS", "1") != "0":
+    if settings.get().WARM_MODELS:
         threading.Thread(target=warm, daemon=True, name="warm").start()
 
 

@@ -8,7 +8,6 @@ same command again resumes from the last checkpoint (--fresh starts over). Ctrl-
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -99,7 +98,7 @@ def build(args, device, models_root: Path):
 
 
 def main(args) -> int:
-    from worker import device as devices
+    from worker import device as devices, settings
     from worker.models import models_dir
     from worker.train import loop
 
@@ -114,7 +113,7 @@ def main(args) -> int:
         if args.steps is not None and args.steps < 1:
             raise ValueError(f"--steps must be >= 1, not {args.steps}")
         dev = devices.pick(args.device)
-        run_dir = Path(args.run_dir or Path(os.environ.get("TRAIN_DIR", "var/train")) / f"{KINDS[cmd]}-{args.out}")
+        run_dir = Path(args.run_dir or settings.get().TRAIN_DIR / f"{KINDS[cmd]}-{args.out}")
         print(f"loading images for {args.out} ...", file=sys.stderr)
         task = build(args, dev, models_dir())
         print(f"{task.n} training items on {dev}; run dir {run_dir}", file=sys.stderr)
