@@ -47,16 +47,17 @@ def read_convs(layers: list[dict], data: bytes) -> list[dict]:
         out, k, count = int(p["0"]), int(p.get("1", 1)), int(p["6"])
         if count % (out * k * k):
             raise ValueError(f"{layer['name']}: {count} weights do not split into {out} x {k} x {k}")
-        (tag,) = struct.unpack_from("<I", data, at)
-        at += 4
-        if tag == FP16_TAG:
-            w, at = np.frombuffer(data, "<f2", count, at), at + (2 * count + 3) // 4 * 4
-        elif tag == FP32_TAG:
-            w, at = np.frombuffer(data, "<f4", count, at), at + 4 * count
-        else:
-            raise ValueError(f"{layer['name']}: unsupported ncnn weight storage tag {tag:#x}")
+        (tag,) = struct.unpack_from("<I", data, at) if at + 4 <= len(data) else (None,)
+        size = {FP16_TAG: (2 * count + 3) // 4 * 4, FP32_TAG: 4 * count}.get(tag)
+        if size is None:
+            raise ValueError(f"{layer['name']}: unsupported or missing ncnn weight storage tag {tag}")
+        with_bias = p.get("5", "0") == "1"
+        if at + 4 + size + 4 * out * with_bias > len(data):
+            raise ValueError(f"{layer['name']}: the .bin ends at byte {len(data)}, before the layer list does")
+        w = np.frombuffer(data, "<f2" if tag == FP16_TAG else "<f4", count, at + 4)
+        at += 4 + size
         bias = None
-        if p.get("5", "0") == "1":
+        if with_bias:
             bias, at = np.frombuffer(data, "<f4", out, at), at + 4 * out
         convs.append({"name": layer["name"], "weight": w.reshape(out, count // (out * k * k), k, k),
                       "bias": bias, "act": p.get("9", "0")})
