@@ -22,7 +22,9 @@ def health():
         except Exception:
             store_ok = False
     ok = broker and store_ok
-    body = {"status": "ok" if ok else "unavailable", "broker": {"ok": broker, "kind": detail},
+    # ready: every live worker has its models loaded (the first job will not wait for a warm-up)
+    body = {"status": "ok" if ok else "unavailable", "ready": bool(workers) and all(w.get("ready") for w in workers),
+            "broker": {"ok": broker, "kind": detail},
             "job_store": {"ok": store_ok},
             "workers": {"count": len(workers), "queues": sorted({q for w in workers for q in w.get("queues", [])})},
             "queue_depth": depth}

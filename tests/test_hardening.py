@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.test_api import client, make, var  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("chromium", "redis-server", "curl", "docker-compose")
@@ -23,7 +26,7 @@ def bare_path(tmp_path: Path, **scripts: str) -> Path:
     return bin_dir
 
 
-def make(target: str, bin_dir: Path, tmp_path: Path, as_user: int | None = None) -> subprocess.CompletedProcess:
+def run_make(target: str, bin_dir: Path, tmp_path: Path, as_user: int | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
     user = {"user": as_user, "group": as_user, "extra_groups": []} if as_user is not None else {}
     return subprocess.run(["/usr/bin/make", "-s", target, f"CHROMIUM={tmp_path}/no-chromium"], cwd=ROOT,
@@ -33,7 +36,7 @@ def make(target: str, bin_dir: Path, tmp_path: Path, as_user: int | None = None)
 def test_make_test_without_root_stops_at_once_naming_the_command(tmp_path):
     bin_dir = bare_path(tmp_path, **{"apt-get": f"touch {tmp_path}/apt-ran\n"})
     # As a real non-root user: as root (here) drop to nobody, as a user run as is.
-    run = make("test", bin_dir, tmp_path, as_user=65534 if os.getuid() == 0 else None)
+    run = run_make("test", bin_dir, tmp_path, as_user=65534 if os.getuid() == 0 else None)
     assert run.returncode != 0
     assert "sudo apt-get install -y " + " ".join(TOOLS) in run.stderr, run.stderr
     assert not (tmp_path / "apt-ran").exists()
@@ -44,7 +47,7 @@ def test_make_test_without_root_stops_at_once_naming_the_command(tmp_path):
 def test_make_test_as_root_installs_what_is_missing_with_apt_get(tmp_path):
     log = tmp_path / "apt.log"
     bin_dir = bare_path(tmp_path, **{"apt-get": f'echo "$*" >> {log}\n'})
-    run = make("test-deps", bin_dir, tmp_path)
+    run = run_make("test-deps", bin_dir, tmp_path)
     assert run.returncode == 0, run.stderr
     calls = log.read_text().splitlines()
     assert calls[0].startswith("update") and calls[1].split()[-4:] == list(TOOLS) and "install" in calls[1]
@@ -58,3 +61,48 @@ def test_ci_runs_make_test_and_nothing_more():
 def test_make_serve_needs_none_of_the_test_tools():
     run = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "apt-get" not in run.stdout and "test-deps" not in run.stdout
+
+
+# --- cold start: a worker warms only its queues' engines; health says when every worker is ready ---------------
+
+@pytest.mark.parametrize("queues, expected", [(["fast"], {"fast", "translate"}), (["slow"], {"gatys", "portrait"}),
+                                              (["fast", "slow"], {"fast", "translate", "gatys", "portrait"})])
+def test_warm_loads_only_the_engines_of_the_workers_queues(monkeypatch, queues, expected):
+    from worker import tasks
+    loaded = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def run(self, *a, **kw):
+            loaded.append(self.name)
+
+    monkeypatch.setattr(tasks, "engine", lambda name: loaded.append(name) or Recorder(name))
+    tasks.warm(queues)
+    assert set(loaded) == expected
+
+
+def test_worker_child_reports_ready_only_after_its_warm_up(monkeypatch):
+    from worker import tasks
+    gate = __import__("threading").Event()
+    monkeypatch.setattr(tasks, "warm", lambda queues: gate.wait(10))
+    monkeypatch.setattr(tasks.settings.get(), "WARM_MODELS", True, raising=False)
+    tasks._warm_child()
+    assert tasks._ready[0] == 0  # warming
+    gate.set()
+    end = time.time() + 5
+    while tasks._ready[0] == 0 and time.time() < end:
+        time.sleep(0.01)
+    assert tasks._ready[0] == 1
+
+
+def test_health_ready_once_every_live_worker_is(client):
+    jobs = client.app.extensions["jobs"]
+    assert client.get("/api/health").json["ready"] is False  # no worker yet
+    jobs.heartbeat("fast@h", {"queues": ["fast"], "ready": True})
+    jobs.heartbeat("slow@h", {"queues": ["slow"], "ready": False})
+    h = client.get("/api/health").json
+    assert h["status"] == "ok" and h["ready"] is False
+    jobs.heartbeat("slow@h", {"queues": ["slow"], "ready": True})
+    assert client.get("/api/health").json["ready"] is True

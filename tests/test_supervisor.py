@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import redis_helper
-from tests.integration.test_service_live import children
+from tests.harness import children, free_port
 
 pytestmark = [pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,16 +69,20 @@ def wait_workers(port: int, proc: subprocess.Popen, tmp_path: Path, timeout: flo
 
 
 def test_children_die_with_a_killed_supervisor_and_a_second_one_is_refused(tmp_path):
-    port = redis_helper.free_port()
+    port = free_port()
     sup = start(tmp_path, port, "serve.log")
     kids: set[int] = set()
     others: list[subprocess.Popen] = []
     try:
         wait_workers(port, sup, tmp_path)
+        end = time.time() + 30
+        while "ready: models loaded in every worker" not in (tmp_path / "serve.log").read_text() and time.time() < end:
+            time.sleep(0.2)
+        assert "ready: models loaded in every worker" in (tmp_path / "serve.log").read_text()
         kids = children(sup.pid)
         assert len(kids) >= 5  # gunicorn master + worker, two Celery workers (+ pool children), beat
 
-        second = start(tmp_path, redis_helper.free_port(), "second.log")
+        second = start(tmp_path, free_port(), "second.log")
         others.append(second)
         assert second.wait(30) != 0
         said = (tmp_path / "second.log").read_text()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -108,16 +109,20 @@ def stop(procs: list[tuple[str, subprocess.Popen]], grace: float = 10.0) -> None
         p.wait()
 
 
+def health(port) -> dict | None:
+    """/api/health's answer when it is 200, else None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+            return json.loads(r.read()) if r.status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
 def wait_healthy(port: str, procs, timeout: float = 120.0) -> bool:
-    url = f"http://127.0.0.1:{port}/api/health"
     end = time.time() + timeout
     while time.time() < end and all(p.poll() is None for _, p in procs):
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            pass
+        if health(port) is not None:
+            return True
         time.sleep(0.2)
     return False
 
@@ -141,8 +146,10 @@ def main(s: Settings | None = None) -> int:
             procs.append((name, subprocess.Popen(cmd, preexec_fn=die_with_parent(stop_signal(name), os.getpid()))))
         port = s.PORT
         mode = "Redis " + queue.redis_url() if queue.redis_url() else f"embedded (no Redis; {queue.var_dir()})"
+        t0 = time.time()
         if wait_healthy(port, procs):
             print(f"serving on http://localhost:{port}  ({mode}); Ctrl-C stops", flush=True)
+        announced = False
         watch = s.SERVE_PARENT_PID  # tests: stop when the process that started us is gone
         while not stopping:
             if watch and not os.path.exists(f"/proc/{watch}"):
@@ -152,6 +159,10 @@ def main(s: Settings | None = None) -> int:
             if dead:
                 print(f"stopping: {dead[0][0]} exited with {dead[0][1]}", file=sys.stderr, flush=True)
                 return 1
+            if not announced and (h := health(port)) and h.get("ready") and h["workers"]["count"] >= len(procs) - 2:
+                # every worker has its models loaded: the first job will not wait for a warm-up
+                print(f"ready: models loaded in every worker ({time.time() - t0:.1f} s after start)", flush=True)
+                announced = True
             time.sleep(0.5)
         return 0
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 import logging
+import mmap
 import os
 import socket
 import threading
@@ -19,7 +20,7 @@ from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
-from worker import queue, settings
+from worker import params, queue, settings
 from worker.job_store import get_store
 from worker.storage import cleanup as cleanup_storage, get_storage
 
@@ -102,30 +103,24 @@ class Run:
 
 
 def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
-    p, inputs = rec["params"], rec["inputs"]
-    cb = dict(on_progress=run.on_progress, should_cancel=run.should_cancel)
+    """The engine call, built from the job's params validated again by their model (worker/params.py): every
+    field is a keyword of the engine's run(); nothing is merged by hand."""
+    inputs = rec["inputs"]
+    p = params.load(rec["kind"], rec["params"], inputs)  # a ParamError is a ValueError: invalid_params
+    if params.record(p) != rec["params"]:  # a record from an older API left defaults out: store the effective ones
+        run.store.update(run.id, params={**params.record(p), "size": size})
+    kw = {**p.kwargs(), "size": size, "on_progress": run.on_progress, "should_cancel": run.should_cancel}
     styles = [load_image(run.storage, k) for k in inputs.get("styles", [])]
+    content = load_image(run.storage, inputs["content"]) if inputs.get("content") else None
     if rec["kind"] == "portrait":
-        # generator: a trained DCGAN's name; left out for the bundled face generator
-        gen = {"generator": p["generator"]} if p.get("generator") else {}
-        return engine("portrait").run(p["seed"], styles[0] if styles else None, preset=p.get("preset"),
-                                      engine=p.get("engine", "fast"), size=size, snapshot_every=5, **gen, **cb)
-    content = load_image(run.storage, inputs["content"])
-    if p["engine"] == "translate":
-        return engine("translate").run(content, model=p["model"], size=size, **cb)
-    if p["engine"] == "fast":
-        return engine("fast").run(content, styles[0] if styles else None, preset=p.get("preset"),
-                                  strength=p.get("strength", 1.0), size=size,
-                                  preserve_color=p.get("preserve_color", False), **cb)
-    keys = ("style_weights", "steps", "content_weight", "style_weight", "tv_weight", "preserve_color", "init",
-            "style_scale", "seed")
-    gatys = engine("gatys")
-    # the job's params become the effective ones: the engine's defaults where the client sent none
-    defaults = gatys.defaults()
-    kw = {k: p[k] if p.get(k) is not None else defaults.get(k) for k in keys}
-    kw["style_weights"] = kw["style_weights"] or [round(1 / len(styles), 6)] * len(styles)
-    run.store.update(run.id, params={**p, **kw, "size": size})
-    return gatys.run(content, styles, size=size, snapshot_every=snapshot_every(kw["steps"]), **kw, **cb)
+        if content is not None:
+            kw["photo"] = content  # the user's own photo instead of a generated face (then there is no seed)
+        return engine("portrait").run(kw.pop("seed", None), styles[0] if styles else None, snapshot_every=5, **kw)
+    if p.engine == "translate":
+        return engine("translate").run(content, **kw)
+    if p.engine == "fast":
+        return engine("fast").run(content, styles[0] if styles else None, **kw)
+    return engine("gatys").run(content, styles, snapshot_every=snapshot_every(p.steps), **kw)
 
 
 def run_job(job_id: str) -> str:
@@ -221,36 +216,68 @@ def _hard_time_limit(sender=None, task_id=None, exception=None, args=None, **_):
             f"the job was stopped at the hard {queue.time_limits()[1]} s time limit")
 
 
-def warm() -> None:
-    """Load every engine's models in this pool process with a tiny run each, so the first real job is quick."""
+# What each queue's jobs need warm: a worker warms only the engines of the queues it consumes.
+WARM_FOR = {queue.FAST_QUEUE: queue.FAST_ENGINES, queue.SLOW_QUEUE: ("gatys", "portrait")}
+
+# Whether this worker's pool child has its models loaded: one byte of anonymous shared memory, made in the parent
+# worker process before it forks the child (-c 1); the child sets it, the parent's heartbeat reports it.
+_ready = mmap.mmap(-1, 1)
+
+
+def consumed_queues() -> list[str]:
+    return sorted(q.name for q in app.amqp.queues.consume_from.values()) if app.amqp.queues.consume_from else []
+
+
+def warm(queues=None) -> None:
+    """Load the models the given queues' engines need, with a tiny run each, so the first real job is quick."""
     tiny = Image.new("RGB", (32, 32), (128, 128, 128))
-    runs = (("fast", lambda m: m.run(tiny, preset=0, size=32)),
-            ("gatys", lambda m: m.run(tiny, [tiny], size=32, steps=1)),
-            ("portrait", lambda m: m.run(0, preset=0, size=64)))
-    for name, call in runs:
+    runs = {"fast": lambda m: (m.run(tiny, preset=0, size=32), m.run(tiny, tiny, size=32)),
+            "translate": lambda m: None,  # its models are the user's own, loaded by name; this imports torch
+            "gatys": lambda m: m.run(tiny, [tiny], size=32, steps=1),
+            "portrait": lambda m: m.run(0, preset=0, size=64)}
+    wanted = {e for q in (queue.QUEUES if queues is None else queues) for e in WARM_FOR.get(q, ())}
+    t0 = time.perf_counter()
+    for name in (n for n in runs if n in wanted):
         try:
-            call(engine(name))
+            runs[name](engine(name))
         except Exception as e:  # a missing engine or model: the job that needs it fails with a clear code
             log.warning("warm-up of %s skipped: %s: %s", name, type(e).__name__, e)
+    log.info("models warm for %s in %.1f s", ", ".join(sorted(wanted)), time.perf_counter() - t0)
+
+
+def _warm_then_ready(queues) -> None:
+    try:
+        warm(queues)
+    finally:
+        _ready[0] = 1
 
 
 @signals.worker_process_init.connect
 def _warm_child(**_):
     # In the pool child, never the parent (no CUDA before fork). A thread: process init must return within
     # seconds or Celery kills the child; a job that arrives meanwhile waits on the engines' own load locks.
+    _ready[0] = 0
     if settings.get().WARM_MODELS:
-        threading.Thread(target=warm, daemon=True, name="warm").start()
+        threading.Thread(target=_warm_then_ready, args=(consumed_queues(),), daemon=True, name="warm").start()
+    else:
+        _ready[0] = 1
 
 
-# Liveness for /api/health: the parent worker process writes a heartbeat record every few seconds. It works the
-# same on both brokers (the filesystem transport has no broadcast for `inspect ping`).
+# Liveness for /api/health: the parent worker process writes a heartbeat record every few seconds, and at once
+# when its child becomes ready. It works the same on both brokers (the filesystem transport has no broadcast for
+# `inspect ping`).
 def _beat(name: str, queues: list[str]) -> None:
+    last, sent = 0.0, None
     while True:
-        try:
-            get_store().heartbeat(name, {"queues": queues, "pid": os.getpid()})
-        except Exception:  # the store being briefly down must not kill the heartbeat
-            log.warning("heartbeat failed", exc_info=True)
-        time.sleep(5)
+        ready = bool(_ready[0])
+        if ready != sent or time.time() - last >= 5:
+            try:
+                get_store().heartbeat(name, {"queues": queues, "pid": os.getpid(), "ready": ready})
+                last, sent = time.time(), ready
+            except Exception:  # the store being briefly down must not kill the heartbeat
+                log.warning("heartbeat failed", exc_info=True)
+                last = time.time()
+        time.sleep(0.2)
 
 
 @signals.worker_ready.connect
