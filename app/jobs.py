@@ -12,7 +12,7 @@ from PIL import Image
 
 from app import images
 from app.errors import APIError
-from worker import queue
+from worker import params as params_contract, queue
 from worker.job_store import QUEUED, RUNNING, SUCCEEDED, TERMINAL, new_record
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
@@ -114,7 +114,7 @@ def submit(kind: str, engine: str, params: dict, content: Image.Image | None, st
             if resp is not None:
                 return resp
     name = queue.PORTRAIT if kind == "portrait" else queue.STYLIZE
-    rec = new_record(jid, kind, queue.queue_for(kind, engine), params, inputs, client=client())
+    rec = new_record(jid, kind, params_contract.queue_for(kind, engine), params, inputs, client=client())
     store().create(rec)
     try:
         current_app.config["ENQUEUE"](name, jid, rec["queue"])

@@ -486,3 +486,82 @@ def test_hard_time_limit_from_the_parent_fails_the_job(client):
     signals.task_failure.send(sender=tasks.stylize, task_id=job["id"], exception=TimeLimitExceeded(1800),
                               args=[job["id"]], kwargs={}, traceback=None, einfo=None)
     assert client.get(job["urls"]["get"]).json["error"]["code"] == "time_limit"
+
+
+# --- hostile requests (issue 12): each a clear 4xx, never a 5xx --------------------------------------------------
+
+HOSTILE_PORTRAIT = [
+    ("800 KB blend", dict(json={"preset": ",".join(["0:1"] * 200_000)}), 413, "too_large"),
+    ("json over 64 KB", dict(json={"preset": 1, "pad": "x" * 70_000}), 413, "too_large"),
+    ("blend repeats a preset", dict(json={"preset": "0:1,0:1"}), 422, "invalid_parameter"),
+    ("blend of 27", dict(json={"preset": ",".join(f"{i % 26}:1" for i in range(27))}), 422, "invalid_parameter"),
+    ("unicode digit preset", dict(json={"preset": "²"}), 422, "invalid_parameter"),
+    ("unicode digit seed", dict(data={"preset": "1", "seed": "٣"}), 422, "invalid_parameter"),
+    ("json nested 30000 deep", dict(data=b"[" * 30_000 + b"]" * 30_000, content_type="application/json"), 400,
+     "bad_json"),
+    ("json nested 100000 deep", dict(data=b"[" * 100_000 + b"]" * 100_000, content_type="application/json"), 413,
+     "too_large"),
+    ("true is not a seed", dict(json={"preset": 1, "seed": True}), 422, "invalid_parameter"),
+    ("photo and seed", dict(data={"photo": (io.BytesIO(OK), "p.png"), "seed": "3", "preset": "1"}), 422,
+     "photo_or_seed"),
+    ("photo as text", dict(data={"photo": "x", "preset": "1"}), 422, "file_required"),
+]
+
+
+@pytest.mark.parametrize("kw,status,code", [c[1:] for c in HOSTILE_PORTRAIT], ids=[c[0] for c in HOSTILE_PORTRAIT])
+def test_hostile_portrait_requests_are_a_clear_4xx(client, kw, status, code):
+    r = client.post("/api/portrait", **kw)
+    assert (r.status_code, r.json["error"]["code"]) == (status, code), r.json
+    assert client.sent == []
+
+
+def test_limits_the_api_admits_are_limits_the_engine_runs(client):
+    # fast needs >= 32 px: size=20 used to pass the API and fail in the engine
+    r = post(client, content=OK, engine="fast", preset="1", size="20")
+    assert r.status_code == 422 and r.json["error"]["field"] == "size" and "32 to 1024" in r.json["error"]["message"]
+    # the style image's side (size x style_scale) stays within the output cap
+    r = post(client, content=OK, style=OK, size="1024", style_scale="4")
+    assert r.status_code == 422 and r.json["error"]["field"] == "style_scale"
+    assert post(client, content=OK, style=OK, size="256", style_scale="4").status_code == 202
+
+
+def test_non_ascii_idempotency_key_is_400(client):
+    r = post(client, headers={"Idempotency-Key": "café"}, content=OK, style=OK)
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_idempotency_key"
+
+
+def test_deployment_may_lower_the_size_cap(make):
+    client = make(MAX_SIZE=256)
+    r = post(client, content=OK, style=OK, size="512")
+    assert r.status_code == 422 and "at most 256" in r.json["error"]["message"]
+
+
+def test_preset_by_name_and_its_default_strength(client):
+    job = submit_ok(client, engine="fast", preset="5: soft red")
+    assert job["params"]["preset"] == 5 and job["params"]["strength"] == 1.0
+    tasks.run_job(job["id"])
+    assert fake_engine.CALLS[0]["preset"] == 5 and fake_engine.CALLS[0]["strength"] == 1.0
+
+
+def test_portrait_from_the_users_photo(client, var):
+    r = post(client, "/api/portrait", photo=image_bytes(size=(90, 120)), preset="2")
+    assert r.status_code == 202, r.json
+    assert "seed" not in r.json["params"] and r.json["params"]["preset"] == 2
+    assert tasks.run_job(r.json["id"]) == "succeeded"
+    call = fake_engine.CALLS[-1]
+    assert call["args"] == (None, None) and call["photo"].size == (90, 120) and call["engine"] == "fast"
+    # without a photo no photo reaches the engine
+    job = client.post("/api/portrait", json={"seed": 3, "preset": 2}).json
+    tasks.run_job(job["id"])
+    assert "photo" not in fake_engine.CALLS[-1]
+
+
+def test_worker_fills_defaults_an_older_record_left_out(client):
+    job = submit_ok(client)
+    store = get_store()
+    old = {"engine": "gatys", "size": 512, "steps": None, "seed": 5, "style_weights": None, "init": "content"}
+    store.update(job["id"], params=old)
+    assert tasks.run_job(job["id"]) == "succeeded"
+    params = client.get(job["urls"]["get"]).json["params"]
+    assert params["steps"] == 100 and params["style_weights"] == [1.0] and params["seed"] == 5
+    assert fake_engine.CALLS[0]["steps"] == 100

@@ -20,7 +20,7 @@ from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
-from worker import queue, settings
+from worker import params, queue, settings
 from worker.job_store import get_store
 from worker.storage import cleanup as cleanup_storage, get_storage
 
@@ -103,30 +103,24 @@ class Run:
 
 
 def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
-    p, inputs = rec["params"], rec["inputs"]
-    cb = dict(on_progress=run.on_progress, should_cancel=run.should_cancel)
+    """The engine call, built from the job's params validated again by their model (worker/params.py): every
+    field is a keyword of the engine's run(); nothing is merged by hand."""
+    inputs = rec["inputs"]
+    p = params.load(rec["kind"], rec["params"], inputs)  # a ParamError is a ValueError: invalid_params
+    if params.record(p) != rec["params"]:  # a record from an older API left defaults out: store the effective ones
+        run.store.update(run.id, params={**params.record(p), "size": size})
+    kw = {**p.kwargs(), "size": size, "on_progress": run.on_progress, "should_cancel": run.should_cancel}
     styles = [load_image(run.storage, k) for k in inputs.get("styles", [])]
+    content = load_image(run.storage, inputs["content"]) if inputs.get("content") else None
     if rec["kind"] == "portrait":
-        # generator: a trained DCGAN's name; left out for the bundled face generator
-        gen = {"generator": p["generator"]} if p.get("generator") else {}
-        return engine("portrait").run(p["seed"], styles[0] if styles else None, preset=p.get("preset"),
-                                      engine=p.get("engine", "fast"), size=size, snapshot_every=5, **gen, **cb)
-    content = load_image(run.storage, inputs["content"])
-    if p["engine"] == "translate":
-        return engine("translate").run(content, model=p["model"], size=size, **cb)
-    if p["engine"] == "fast":
-        return engine("fast").run(content, styles[0] if styles else None, preset=p.get("preset"),
-                                  strength=p.get("strength", 1.0), size=size,
-                                  preserve_color=p.get("preserve_color", False), **cb)
-    keys = ("style_weights", "steps", "content_weight", "style_weight", "tv_weight", "preserve_color", "init",
-            "style_scale", "seed")
-    gatys = engine("gatys")
-    # the job's params become the effective ones: the engine's defaults where the client sent none
-    defaults = gatys.defaults()
-    kw = {k: p[k] if p.get(k) is not None else defaults.get(k) for k in keys}
-    kw["style_weights"] = kw["style_weights"] or [round(1 / len(styles), 6)] * len(styles)
-    run.store.update(run.id, params={**p, **kw, "size": size})
-    return gatys.run(content, styles, size=size, snapshot_every=snapshot_every(kw["steps"]), **kw, **cb)
+        if content is not None:
+            kw["photo"] = content  # the user's own photo instead of a generated face (then there is no seed)
+        return engine("portrait").run(kw.pop("seed", None), styles[0] if styles else None, snapshot_every=5, **kw)
+    if p.engine == "translate":
+        return engine("translate").run(content, **kw)
+    if p.engine == "fast":
+        return engine("fast").run(content, styles[0] if styles else None, **kw)
+    return engine("gatys").run(content, styles, snapshot_every=snapshot_every(p.steps), **kw)
 
 
 def run_job(job_id: str) -> str:
