@@ -1,5 +1,6 @@
 """GET /api/generators: the user's own models in MODELS_DIR, for `generator` on /api/portrait (trained DCGANs) and
-`engine=translate` + `model` on /api/stylize (CycleGAN / pix2pix generators). Also the name checks both use.
+`engine=translate` + `model` on /api/stylize (CycleGAN / pix2pix generators, the bundled `vintage` among them).
+Also the name checks both use.
 
 Read through worker.generators, which lists folders and JSON sidecars only (no torch).
 """
@@ -33,9 +34,9 @@ def translators() -> list[dict]:
     rows = []
     for r in user_models.translators(root()):
         row = {"name": r["name"], **{k: r.get(k) for k in TRANSLATE_FIELDS}}
-        if not row["created"]:  # a dropped-in official checkpoint has no sidecar: the file's time
+        if not row["created"]:  # a dropped-in official checkpoint (or a bundled one) has no date: the file's time
             try:
-                mtime = (root() / "translate" / r["file"]).stat().st_mtime
+                mtime = user_models.translate_file(r, root()).stat().st_mtime
                 row["created"] = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             except OSError:
                 pass

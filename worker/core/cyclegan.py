@@ -11,6 +11,10 @@ Official layout (norm "instance": InstanceNorm2d without affine parameters, so c
   ReflectionPad(3), Conv7x7(ngf->out) with bias, Tanh                             c7s1-3
 Images are in [-1, 1]. The generator is fully convolutional: any H, W divisible by 4 (`MULTIPLE`).
 
+Variant "instance_affine" (e.g. vintagify's G_A2B, the bundled `vintage` model): the same layers with affine
+InstanceNorm (`model.2.weight/bias` beside the conv biases) and residual blocks keyed `model.N.block.K` instead
+of `model.N.conv_block.K`; clean_state maps those keys onto the official names, resnet_from_state reads the norm.
+
 Pure: modules and state-dict helpers only, no file I/O.
 """
 from __future__ import annotations
@@ -19,12 +23,12 @@ import torch
 from torch import nn
 
 MULTIPLE = 4  # two stride-2 downsamplings
-NORMS = ("instance", "batch")
+NORMS = ("instance", "batch", "instance_affine")
 
 
 def norm_layer(kind: str, ch: int) -> nn.Module:
-    if kind == "instance":
-        return nn.InstanceNorm2d(ch, affine=False, track_running_stats=False)
+    if kind in ("instance", "instance_affine"):
+        return nn.InstanceNorm2d(ch, affine=kind == "instance_affine", track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm2d(ch, affine=True)
     raise ValueError(f"norm must be one of {', '.join(NORMS)}, not {kind!r}")
@@ -33,7 +37,7 @@ def norm_layer(kind: str, ch: int) -> nn.Module:
 class ResnetBlock(nn.Module):
     def __init__(self, dim: int, norm: str = "instance", dropout: bool = False):
         super().__init__()
-        bias = norm == "instance"
+        bias = norm != "batch"  # the official rule: a conv before a BatchNorm needs no bias
         layers = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=bias), norm_layer(norm, dim), nn.ReLU(True)]
         if dropout:
             layers.append(nn.Dropout(0.5))
@@ -56,7 +60,7 @@ class ResnetGenerator(nn.Module):
             raise ValueError(f"ngf must be >= 1 and n_blocks >= 0, not ngf={ngf}, n_blocks={n_blocks}")
         self.config = {"family": "resnet", "in_nc": in_nc, "out_nc": out_nc, "ngf": ngf, "n_blocks": n_blocks,
                        "norm": norm, "dropout": dropout}
-        bias = norm == "instance"
+        bias = norm != "batch"
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_nc, ngf, 7, bias=bias), norm_layer(norm, ngf), nn.ReLU(True)]
         for i in range(2):  # downsample: ngf -> 2ngf -> 4ngf, H/4
             c = ngf * 2 ** i
@@ -80,7 +84,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_nc: int = 3, ndf: int = 64, n_layers: int = 3, norm: str = "instance"):
         super().__init__()
-        bias = norm == "instance"
+        bias = norm != "batch"
         layers = [nn.Conv2d(in_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for n in range(1, n_layers + 1):
@@ -111,12 +115,19 @@ def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
 def clean_state(state: dict) -> dict:
     """Official checkpoints as they come: drop a DataParallel `module.` prefix, pickled metadata, and the
     InstanceNorm running statistics that checkpoints from before PyTorch 0.4 carry (the official loader drops
-    them too). Non-tensors are refused."""
+    them too); residual blocks keyed `model.N.block.K` (vintagify) get the official `model.N.conv_block.K`.
+    Non-tensors are refused."""
     out = {}
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"checkpoint entry {key!r} is not a tensor; expected a generator state dict")
         key = key[len("module."):] if key.startswith("module.") else key
+        parts = key.split(".")
+        if len(parts) == 5 and parts[0] == "model" and parts[2] == "block":  # model.N.block.K.weight
+            parts[2] = "conv_block"
+            key = ".".join(parts)
+        if key in out:
+            raise ValueError(f"checkpoint holds {key!r} twice (as block and conv_block)")
         out[key] = value
     return out
 
@@ -138,8 +149,10 @@ def resnet_from_state(state: dict) -> ResnetGenerator:
     blocks = sorted({int(k.split(".")[1]) for k in state if ".conv_block." in k})
     if blocks != list(range(10, 10 + len(blocks))):
         raise ValueError(f"not a ResNet generator: residual blocks at model.{blocks}")
-    dropout = "model.10.conv_block.6.weight" in state  # a Dropout shifts the second conv from 5 to 6
-    norm = "batch" if "model.2.running_mean" in state and "model.2.weight" in state else "instance"
+    second = state.get("model.10.conv_block.6.weight")  # the second conv, shifted from 5 to 6 by a Dropout
+    dropout = second is not None and second.dim() == 4  # (with norm parameters, 6 is the second norm's weight)
+    affine = "model.2.weight" in state  # norm parameters after the first conv: BatchNorm or affine InstanceNorm
+    norm = ("batch" if "model.2.running_mean" in state else "instance_affine") if affine else "instance"
     last = state.get(f"model.{10 + len(blocks) + 7}.weight")
     if last is None:
         raise ValueError("not a ResNet generator: the final 7x7 conv is missing")

@@ -1,6 +1,7 @@
 """Image-to-image translation with a CycleGAN or pix2pix generator from MODELS_DIR/translate/<NAME>.{safetensors,pth}:
 one trained with `train-cyclegan` / `train-pix2pix`, or an official pytorch-CycleGAN-and-pix2pix checkpoint
-dropped in (e.g. style_monet.pth renamed to monet.pth). The architecture is read from the state dict's keys.
+dropped in (e.g. style_monet.pth renamed to monet.pth); or the bundled `vintage` (vintagify's CycleGAN, converted
+by `models fetch`). The architecture is read from the state dict's keys.
 
 `.pth` files are read with torch.load(weights_only=True): tensors only, no code from the file runs.
 The image is scaled so its long side is `size` (both sides multiples of 4), padded by reflection to what the
@@ -71,7 +72,7 @@ def model_path(name: str, models_root: Path | None = None) -> Path:
     generators.check_name(name)
     for row in generators.translators(models_root):
         if row["name"] == name:
-            return generators.root_dir(models_root) / "translate" / row["file"]
+            return generators.translate_file(row, models_root)
     names = [r["name"] for r in generators.translators(models_root)]
     raise ValueError(f"unknown translate model {name!r}; available: {', '.join(names) or 'none'} (put a "
                      "CycleGAN/pix2pix generator .pth or .safetensors into MODELS_DIR/translate/)")
