@@ -2,7 +2,9 @@
 `{"error": {"code", "message"}}` with the right status. An unexpected exception is a 500 with no internals."""
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -46,5 +48,39 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
+        if (unavailable := backend_error(e)) is not None:
+            code, message = unavailable
+            log.error("%s: %s: %s", code, type(e).__name__, e)
+            return jsonify(body(code, message)), 503, {"Retry-After": "10"}
         log.exception("unhandled error")
         return jsonify(body("internal", "internal server error")), 500
+
+
+def backend_error(e: Exception) -> tuple[str, str] | None:
+    """A job store, storage or broker failure (Redis or SQLite down or refusing writes, a full disk, S3 or the
+    queue unreachable) is the service being unavailable, a 503 with a code saying which part; None otherwise.
+    The message names no server path or exception text."""
+    kinds = [(sqlite3.Error, "job_store_unavailable", "the job store is unavailable")]
+    try:
+        import redis
+        kinds.append((redis.RedisError, "job_store_unavailable", "the job store is unavailable"))
+    except ImportError:
+        pass
+    try:
+        import kombu.exceptions
+        kinds.append((kombu.exceptions.KombuError, "broker_unavailable", "the job queue is unreachable"))
+    except ImportError:
+        pass
+    try:
+        import botocore.exceptions
+        kinds.append(((botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError), "storage_unavailable",
+                      "the image storage is unavailable"))
+    except ImportError:
+        pass
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "storage_full", "the server is out of disk space; try again later"
+    kinds.append((OSError, "storage_unavailable", "the image storage is unavailable"))
+    for types, code, message in kinds:
+        if isinstance(e, types):
+            return code, message + "; try again shortly"
+    return None

@@ -106,3 +106,94 @@ def test_health_ready_once_every_live_worker_is(client):
     assert h["status"] == "ok" and h["ready"] is False
     jobs.heartbeat("slow@h", {"queues": ["slow"], "ready": True})
     assert client.get("/api/health").json["ready"] is True
+
+
+# --- health sees what breaks a submit; backend failures are 503s with a code, never 500s -----------------------
+
+def test_health_sees_a_full_disk(client, monkeypatch):
+    from app import health
+    assert client.get("/api/health").status_code == 200
+    total = health.shutil.disk_usage("/")
+    monkeypatch.setattr(health.shutil, "disk_usage", lambda p: total._replace(free=10 * 2**20))
+    client.app.extensions.pop("health_probe", None)  # past the probe cache's 2 s
+    r = client.get("/api/health")
+    assert r.status_code == 503 and r.json["disk"] == {"ok": False, "free_mb": 10, "min_free_mb": 500}
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    from tests.harness import start_private
+    url, proc = start_private(tmp_path)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_health_sees_a_redis_that_refuses_writes_and_opens_no_connection_per_call(make, private_redis):
+    import redis
+    client = make(REDIS_URL=private_redis)
+    r = redis.Redis.from_url(private_redis)
+    assert client.get("/api/health").status_code == 200
+    before = r.info("stats")["total_connections_received"]
+    for _ in range(20):
+        assert client.get("/api/health").status_code == 200
+    assert r.info("stats")["total_connections_received"] - before <= 1  # reused, not one per call
+    r.config_set("maxmemory", 1)  # noeviction (the default policy): every write refused, PING still answers
+    try:
+        assert r.ping()
+        client.app.extensions.pop("health_probe", None)
+        h = client.get("/api/health")
+        assert h.status_code == 503 and h.json["job_store"]["ok"] is False and h.json["broker"]["ok"] is False
+        # ... and a submit on that Redis is a 503 with a code, not a 500
+        from tests.test_api import post
+        from tests.service_util import image_bytes
+        s = post(client, content=image_bytes(), engine="fast", preset="3")
+        assert s.status_code == 503 and s.json["error"]["code"] == "job_store_unavailable", s.json
+        assert s.headers["Retry-After"]
+    finally:
+        r.config_set("maxmemory", 0)
+
+
+def test_a_dead_redis_on_any_route_is_a_503(make, private_redis):
+    client = make(REDIS_URL=private_redis)
+    job = client.post("/api/portrait", json={"seed": 1, "preset": 3}).json
+    assert client.get(job["urls"]["get"]).status_code == 200
+    import redis
+    redis.Redis.from_url(private_redis).shutdown(nosave=True)
+    for r in (client.get(job["urls"]["get"]), client.get(job["urls"]["result"]),
+              client.post(job["urls"]["cancel"]), client.post("/api/portrait", json={"seed": 2, "preset": 3})):
+        assert r.status_code == 503 and r.json["error"]["code"] == "job_store_unavailable", (r.status_code, r.json)
+
+
+def test_a_full_disk_on_submit_is_a_503_storage_full(client, monkeypatch):
+    import errno
+    from tests.test_api import post
+    from tests.service_util import image_bytes
+
+    def full(key, data):
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/secret/media/" + key)
+    monkeypatch.setattr(client.app.extensions["media"], "put", full)
+    r = post(client, content=image_bytes(), engine="fast", preset="3")
+    assert r.status_code == 503 and r.json["error"]["code"] == "storage_full"
+    assert "/srv" not in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("raised, code, kept", [
+    (KeyError("/work/main/worker/engines/secret.py line 3"), "internal", None),
+    (type("ModelsMissing", (RuntimeError,), {})("no /opt/models/vgg19.safetensors: run `python -m worker "
+                                                 "models fetch`"), "models_missing", "models fetch"),
+    (ValueError("cannot read /var/lib/art/uploads/x.png"), "invalid_params", "cannot read"),
+])
+def test_job_errors_carry_no_server_paths_or_exception_text(client, raised, code, kept):
+    from tests import fake_engine
+    from tests.test_api import submit_ok
+    from worker import tasks
+    job = submit_ok(client)
+    fake_engine.RAISE.append(raised)
+    tasks.run_job(job["id"])
+    err = client.get(job["urls"]["get"]).json["error"]
+    assert err["code"] == code
+    assert "/work" not in err["message"] and "/opt" not in err["message"] and "/var" not in err["message"]
+    assert "KeyError" not in err["message"] and "secret" not in err["message"]
+    if kept:
+        assert kept in err["message"]

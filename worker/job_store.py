@@ -40,6 +40,7 @@ class JobStore:
     def older_than(self, ts: float) -> list[str]: raise NotImplementedError
     def delete(self, job_id: str) -> None: raise NotImplementedError
     def ping(self) -> bool: raise NotImplementedError
+    def write_check(self) -> None: raise NotImplementedError  # a real small write; raises when writes fail
 
     # -- job logic, shared --
     def update(self, job_id: str, **fields) -> Optional[dict]:
@@ -173,6 +174,10 @@ class RedisStore(JobStore):
         except redis.RedisError:
             return False
 
+    def write_check(self):
+        # A PING passes on a Redis that refuses writes (maxmemory + noeviction, a read-only replica, MISCONF).
+        self.r.set(self._k("health"), str(time.time()), ex=60)
+
 
 class SQLiteStore(JobStore):
     SCHEMA = """
@@ -180,6 +185,7 @@ class SQLiteStore(JobStore):
     CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (queue, status, created_at);
     CREATE TABLE IF NOT EXISTS idem (key TEXT PRIMARY KEY, job_id TEXT, expires REAL);
     CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY, seen REAL, info TEXT);
+    CREATE TABLE IF NOT EXISTS health (k TEXT PRIMARY KEY, v REAL);
     """
 
     def __init__(self, path: str):
@@ -282,6 +288,9 @@ class SQLiteStore(JobStore):
             return True
         except sqlite3.Error:
             return False
+
+    def write_check(self):
+        self._db().execute("INSERT OR REPLACE INTO health VALUES ('write', ?)", (time.time(),))
 
 
 _stores: dict[tuple, JobStore] = {}

@@ -56,8 +56,14 @@ class Settings(BaseSettings):
     MAX_SIZE: int = Field(1024, ge=1, description="output long side, px")
     MAX_STEPS: int = Field(1000, ge=1, description="Gatys steps per job")
     MAX_STYLES: int = Field(4, ge=1, description="style images per job")
-    QUEUE_CAP: int = Field(100, ge=1, description="queued jobs; more is a 429 + Retry-After")
+    QUEUE_CAP: int = Field(100, ge=1, description="queued jobs per queue (fast, slow); more is a 429 + Retry-After")
+    CLIENT_CAP: int = Field(5, ge=1, description="queued + running jobs per client (API key or IP); more is a 429")
+    GATYS_STEP_COST: Optional[float] = Field(None, gt=0, description="seconds per Gatys step per megapixel, to "
+                                                                    "refuse jobs that cannot finish in time "
+                                                                    "(default: measured by the workers at warm-up)")
     RETRY_AFTER: int = Field(30, ge=1, description="seconds, sent with that 429")
+    MIN_FREE_MB: int = Field(500, ge=0, description="/api/health is 503 below this much free disk (MB) for media "
+                                                    "and, embedded, the queue and job records")
 
     # --- jobs and workers ------------------------------------------------------------------------------------
     WORKER_QUEUES: str = Field("fast;slow", description="`serve`: one worker per `;`-separated group of queues")

@@ -12,6 +12,7 @@ import io
 import logging
 import mmap
 import os
+import re
 import socket
 import threading
 import time
@@ -172,11 +173,22 @@ def run_job(job_id: str) -> str:
         if name == "Canceled":
             return end(store, job_id, "canceled", "canceled", "canceled while running")
         if name == "ModelsMissing":
-            return end(store, job_id, "failed", "models_missing", str(e))
+            log.error("job %s: %s", job_id, e)
+            return end(store, job_id, "failed", "models_missing", public(str(e)))
         if isinstance(e, ValueError):
-            return end(store, job_id, "failed", "invalid_params", str(e))
+            return end(store, job_id, "failed", "invalid_params", public(str(e)))
         log.exception("job %s failed", job_id)
-        return end(store, job_id, "failed", "internal", f"{name}: {e}")
+        # the details (exception text, paths) stay in the worker's log, found by the job id
+        return end(store, job_id, "failed", "internal",
+                   f"the job failed with an internal error; the worker's log has the details (job {job_id})")
+
+
+PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.@+~-]+){2,}[/\\]?")
+
+
+def public(message: str) -> str:
+    """A job error for the client: no server paths (the worker's log keeps the original)."""
+    return PATH.sub("<path>", message)[:500]
 
 
 def end(store, job_id: str, status: str, code: str, message: str) -> str:
