@@ -16,22 +16,19 @@ import multiprocessing as mp
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.test_service_live import children, multipart  # noqa: E402
-from tests.redis_helper import free_port, ping, start_private  # noqa: E402
+from tests.harness import Serve, children, multipart, ping, start_private  # noqa: E402
 
-SAMPLE = Path("/work/shared/images/chelsea.png")
+SAMPLE = ROOT.parent / "shared" / "images" / "chelsea.png"  # the project's shared sample images
 
 
 def content_bytes() -> bytes:
@@ -164,26 +161,11 @@ def main() -> int:
         if not shutil.which("redis-server"):
             sys.exit("needs Redis: set REDIS_URL or install redis-server")
         url, redis_proc = start_private(tmp)
-    port = free_port()
-    env = {**os.environ, "REDIS_URL": url, "VAR_DIR": str(tmp / "var"), "PORT": str(port), "HOST": "127.0.0.1",
-           "ACCESS_LOG": "/dev/null", "RATE_LIMIT": "1000000/minute", "RATE_LIMIT_SUBMIT": "1000000/minute",
-           "LOG_LEVEL": "WARNING", "SERVE_PARENT_PID": str(os.getpid())}
-    log = open(tmp / "serve.log", "wb")
-    serve = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=env, stdout=log,
-                             stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{port}"
+    server = Serve(tmp, url, {"RATE_LIMIT": "1000000/minute", "RATE_LIMIT_SUBMIT": "1000000/minute",
+                              "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"})
+    api, port = server.url, server.port
     try:
-        end = time.time() + 180
-        while time.time() < end:
-            try:
-                with urllib.request.urlopen(api + "/api/health", timeout=2) as r:
-                    if json.loads(r.read())["workers"]["count"] >= 2:
-                        break
-            except OSError:
-                pass
-            time.sleep(0.3)
-        else:
-            sys.exit("server did not come up; see " + str(tmp / "serve.log"))
+        server.wait_ready(timeout=180)
         # Each pool process loads every engine's models in a background thread at start (VGG, Gatys and
         # portrait warm-ups included); timing jobs while that runs measures the warm-up, not the service.
         time.sleep(args.settle)
@@ -226,7 +208,7 @@ def main() -> int:
         print(f"  p50 {pct(lat, .5) * 1000:.1f} ms   p99 {pct(lat, .99) * 1000:.1f} ms   "
               f"max {max(lat) * 1000:.1f} ms   target p99 <= 50 ms\n")
 
-        kids = children(serve.pid)
+        kids = children(server.proc.pid)
         api_workers = [p for p in kids if "gunicorn" in cmdline(p) and "gunicorn" in cmdline(parent_of(p))]
         pool_kids = [p for p in kids if "celery" in cmdline(p) and " worker " in cmdline(p)
                      and "celery" in cmdline(parent_of(p))]
@@ -237,12 +219,7 @@ def main() -> int:
             print(f"  Celery pool process, all models warm, pid {p}: {rss_mb(p):7.1f}   target <= 1536")
         return 0
     finally:
-        serve.send_signal(2)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-        log.close()
+        server.stop()
         if redis_proc:
             redis_proc.terminate()
             redis_proc.wait(10)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import Stack, get_json, post_job  # noqa: E402
+from tests.harness import Stack, get_json, post_job  # noqa: E402
 
 
 def content_png(size=(256, 192)) -> bytes:

@@ -14,3 +14,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as worker/__init__.py doe
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return Path(os.environ["MODELS_DIR"])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A Redis the tests may flush (tests/harness.py: REDIS_URL, else a private redis-server)."""
+    from tests.harness import redis_server
+    yield from redis_server(tmp_path_factory)

@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests import redis_helper
 from worker import queue
 from worker.job_store import RedisStore, SQLiteStore, new_record
 from worker.storage import LocalStorage, cleanup
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    yield from redis_helper.redis_server(tmp_path_factory)
 
 
 @pytest.fixture(params=["sqlite", "redis"])

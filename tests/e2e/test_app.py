@@ -6,20 +6,18 @@ small sizes keep it short on 2 cores. Screenshots land in E2E_SHOTS (default /tm
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
+
+from tests.harness import Serve, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,53 +39,19 @@ def missing(what: str, fix: str):
     pytest.skip(msg)
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.loads(r.read())
-
-
 @pytest.fixture(scope="module")
 def server():
     if not (DIST / "index.html").is_file():
         missing("the web build (mobile/dist)", "run `make web`")
-    # Its own directory, not pytest's tmp: a concurrent pytest run prunes old pytest tmp dirs under a live server.
+    # Its own directory, not pytest's tmp: a concurrent pytest prunes old pytest tmp dirs under a live server.
+    # No REDIS_URL: the embedded default, what a fresh `make serve` runs.
     tmp = Path(tempfile.mkdtemp(prefix="e2e-serve-"))
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "VAR_DIR": str(tmp / "var"), "WEB_DIR": str(DIST),
-           "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8", "WORKER_QUEUES": "fast;slow", "RATE_LIMIT": "",
-           "RATE_LIMIT_SUBMIT": "", "ACCESS_LOG": "/dev/null", "PYTHONUNBUFFERED": "1"}
-    env.pop("REDIS_URL", None)  # the embedded default: what a fresh `make serve` runs
-    log = open(tmp / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    s = Serve(tmp, env={"WEB_DIR": str(DIST)})
     try:
-        end = time.time() + 180
-        while True:
-            assert proc.poll() is None, "serve exited:\n" + (tmp / "serve.log").read_text()[-3000:]
-            try:
-                if get_json(url + "/api/health")["workers"]["count"] >= 2:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            assert time.time() < end, "service not healthy in 180 s:\n" + (tmp / "serve.log").read_text()[-3000:]
-            time.sleep(0.5)
-        yield url
+        s.wait_ready(timeout=180)
+        yield s.url
     finally:
-        proc.send_signal(signal.SIGTERM)  # serve stops its gunicorn and workers
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        s.stop(signal.SIGTERM, timeout=30)  # serve stops its gunicorn and workers
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -21,18 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.stack import Stack, free_port
+from tests.harness import Stack, free_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    from tests.redis_helper import redis_server
-    yield from redis_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ run) and from the job record's `attempts` (one per start).
 """
 from __future__ import annotations
 
-import io
 import re
 import signal
 import time
@@ -21,10 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from bench.stack import Stack, get_json, post_job
-from tests.redis_helper import redis_server
+from tests.harness import Stack, get_json, post_job
+from tests.service_util import image_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,20 +30,7 @@ TERMINAL = ("succeeded", "failed", "canceled")
 GATYS_STEPS = 80  # a few seconds at 64 px on an idle CPU core: long enough to interrupt mid-run
 
 
-def png(color, size=(80, 60)) -> bytes:
-    img = Image.new("RGB", size, color)
-    img.paste((250, 250, 0), (0, 0, size[0] // 3, size[1]))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-CONTENT, STYLE = png((10, 120, 200)), png((200, 30, 40), (60, 60))
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    yield from redis_server(tmp_path_factory)
+CONTENT, STYLE = image_bytes("PNG", (80, 60), (10, 120, 200)), image_bytes("PNG", (60, 60), (200, 30, 40))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Everything goes over HTTP with SigV4 signing, exactly as against AWS or MinIO: n
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.harness import free_port
+from tests.service_util import image_bytes
 from worker import storage
 from worker.storage_s3 import S3Storage
 
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "art-test"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, with every byte value
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +179,11 @@ def test_config_errors_name_the_fix(s3_env, monkeypatch):
 
 # --- the whole service on S3: API and worker share nothing but Redis and the bucket -----------------------------
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    from tests.redis_helper import redis_server
-    yield from redis_server(tmp_path_factory)
-
-
 def test_service_runs_on_s3_with_no_shared_disk(s3_env, redis_url, tmp_path):
     """API and worker get different VAR_DIRs (as on two machines): the job only works if storage is the bucket."""
     import redis
 
-    from bench.stack import Stack, get_json, post_job
+    from tests.harness import Stack, get_json, post_job
 
     redis.Redis.from_url(redis_url).flushdb()
     with Stack(tmp_path / "api-host", redis_url, env=s3_env) as api_host, \
@@ -219,16 +208,4 @@ def test_service_runs_on_s3_with_no_shared_disk(s3_env, redis_url, tmp_path):
         assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
 
 
-def _png_image() -> bytes:
-    import io
-
-    from PIL import Image
-
-    img = Image.new("RGB", (80, 60), (30, 140, 200))
-    img.paste((240, 200, 20), (0, 0, 30, 60))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-PNG_IMAGE = _png_image()
+PNG_IMAGE = image_bytes("PNG", size=(80, 60), color=(30, 140, 200))

@@ -11,141 +11,18 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests import redis_helper
+from tests.harness import Serve, children
 from tests.service_util import image_bytes, png_header_only
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
-TERMINAL = ("succeeded", "failed", "canceled")
 CONTENT = image_bytes("PNG", size=(80, 60), color=(10, 120, 200))
 STYLE = image_bytes("PNG", size=(60, 60), color=(200, 30, 40))
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    yield from redis_helper.redis_server(tmp_path_factory)
-
-
-def children(pid: int) -> set[int]:
-    """All live descendants of pid, from /proc."""
-    parent = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        out.update(kids)
-        todo.extend(kids)
-    return out
-
-
-class Server:
-    def __init__(self, backend: str, tmp: Path, redis_url: str | None, env: dict | None = None):
-        self.backend, self.tmp = backend, tmp
-        self.port = redis_helper.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1", "VAR_DIR": str(tmp / "var"),
-                    "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8", "WORKER_QUEUES": "fast;slow",
-                    "RATE_LIMIT": "", "RATE_LIMIT_SUBMIT": "", "MAX_UPLOAD_MB": "2", "ACCESS_LOG": "/dev/null",
-                    "PYTHONUNBUFFERED": "1", "SERVE_PARENT_PID": str(os.getpid())}
-        self.env.pop("REDIS_URL", None)
-        if redis_url:
-            self.env["REDIS_URL"] = redis_url
-        self.env.update(env or {})
-        self.redis_url = redis_url
-        self.log = open(tmp / "serve.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "worker.serve"], cwd=ROOT, env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout=120):
-        end = time.time() + timeout
-        while time.time() < end:
-            assert self.proc.poll() is None, self.tail()
-            try:
-                h = self.get("/api/health")
-                if h["workers"]["count"] >= 2:
-                    return h
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise AssertionError("server not ready\n" + self.tail())
-
-    def tail(self) -> str:
-        self.log.flush()
-        return (self.tmp / "serve.log").read_text(errors="replace")[-4000:]
-
-    def request(self, path, data=None, headers=None, method=None):
-        req = urllib.request.Request(self.url + path, data=data, headers=headers or {}, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, dict(r.headers), r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
-
-    def get(self, path):
-        status, _, body = self.request(path)
-        return json.loads(body)
-
-    def post(self, path, fields: dict, files: dict, headers=None):
-        body, ctype = multipart(fields, files)
-        status, hdrs, raw = self.request(path, body, {"Content-Type": ctype, **(headers or {})}, "POST")
-        return status, hdrs, json.loads(raw)
-
-    def submit(self, fields, files=None):
-        status, _, job = self.post("/api/stylize", fields, files or {"content": CONTENT})
-        assert status == 202, job
-        return job
-
-    def wait(self, jid, until=TERMINAL, timeout=180, check=lambda j: True):
-        end = time.time() + timeout
-        while time.time() < end:
-            job = self.get(f"/api/jobs/{jid}")
-            if job["status"] in until and check(job):
-                return job
-            if job["status"] in TERMINAL:  # ended while we waited for an earlier state
-                raise AssertionError(f"job {jid} ended early: {job['status']} {job['error']}")
-            time.sleep(0.1)
-        raise AssertionError(f"job {jid} stuck at {job}\n" + self.tail())
-
-    def record(self, jid):
-        from worker.job_store import RedisStore, SQLiteStore
-        if self.redis_url:
-            return RedisStore(self.redis_url).get(jid)
-        return SQLiteStore(str(self.tmp / "var" / "jobs.sqlite3")).get(jid)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(60)
-        self.log.close()
-
-
-def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
-    boundary = "----artboundary7d2"
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for name, blobs in files.items():
-        for i, blob in enumerate(blobs if isinstance(blobs, list) else [blobs]):
-            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}{i}.png"\r\n'
-                      f'Content-Type: application/octet-stream\r\n\r\n'.encode() + blob + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
@@ -154,7 +31,7 @@ def server(request, tmp_path_factory):
     if url:
         import redis
         redis.Redis.from_url(url).flushdb()
-    s = Server(request.param, tmp_path_factory.mktemp(request.param), url)
+    s = Serve(tmp_path_factory.mktemp(request.param), url, {"MAX_UPLOAD_MB": "2"}, content=CONTENT)
     try:
         s.wait_ready()
         yield s

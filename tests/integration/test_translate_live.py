@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.integration.test_service_live import CONTENT, Server, result_image
+from tests.harness import Serve
+from tests.integration.test_service_live import CONTENT, result_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODEL = "tiny_monet"
@@ -38,19 +38,10 @@ def server(tmp_path_factory):
     models = tmp / "models"
     save_tiny_cyclegan(models)
     # WARM_MODELS=0: this MODELS_DIR has no bundled models to warm up
-    s = Server("embedded", tmp, None, env={"MODELS_DIR": str(models), "WORKER_QUEUES": "fast", "WARM_MODELS": "0"})
+    s = Serve(tmp, env={"MODELS_DIR": str(models), "WORKER_QUEUES": "fast", "WARM_MODELS": "0"}, content=CONTENT)
     s.models = models
     try:
-        end = time.time() + 120
-        while True:
-            assert s.proc.poll() is None, s.tail()
-            try:
-                if s.get("/api/health")["workers"]["queues"] == ["fast"]:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            assert time.time() < end, "server not ready\n" + s.tail()
-            time.sleep(0.3)
+        s.wait_ready(lambda h: h["workers"]["queues"] == ["fast"], timeout=120)
         yield s
     finally:
         s.stop()
