@@ -160,12 +160,19 @@ def test_options_are_checked(images, tmp_path):
 def test_loss_plot_and_progress_bar(tmp_path):
     history = [{"step": s, "G": 2.0 - s / 10, "D": 0.5 + s / 20} for s in range(1, 11)]
     img = loop.plot_losses(history)
+    assert img.size == (800, 420)
     colours = {c for _, c in img.getcolors(1 << 16)}
-    assert loop.COLOURS[0] in colours and loop.COLOURS[1] in colours  # one line per loss
+    first, second = ("#1f77b4", "#ff7f0e")  # matplotlib's first two line colours
+    assert tuple(int(first[i:i + 2], 16) for i in (1, 3, 5)) in colours  # one line per loss
+    assert tuple(int(second[i:i + 2], 16) for i in (1, 3, 5)) in colours
+    assert len(loop.plot_losses([]).getcolors(1 << 16)) > 2  # an empty history still draws (axes, a note)
     out = io.StringIO()
-    bar = loop.Bar(10, 0, out)
+    bar = loop.progress_bar(10, 0, out)
     for s in range(1, 11):
-        bar.update(s, 1, 1, {"G": 1.0})
+        bar.set_description_str("epoch 1/1")
+        bar.set_postfix_str("G=1.000")
+        bar.update(1)
+    bar.close()
     assert "100% epoch 1/1 step 10/10" in out.getvalue() and "G=1.000" in out.getvalue()
 
 

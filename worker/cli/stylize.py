@@ -39,23 +39,30 @@ def add_arguments(p) -> None:
 
 
 class Bar:
-    """A one-line progress bar on stderr."""
+    """A tqdm bar on stderr per run (--repeat starts a new one at step 1); the last step shows when it closes."""
 
-    def __init__(self, stream=None, width: int = 30):
-        self.stream, self.width, self.t0 = stream, width, time.perf_counter()
+    def __init__(self, stream=None):
+        self.stream, self.bar = stream, None
 
     def __call__(self, p) -> None:
-        out = self.stream or sys.stderr
-        if p.step == 1:  # a new run (--repeat)
-            self.t0 = time.perf_counter()
-        done = int(self.width * p.step / max(p.total, 1))
+        from tqdm import tqdm
+
+        if self.bar is None or p.step == 1:
+            self.close()
+            self.bar = tqdm(total=p.total, file=self.stream or sys.stderr, unit="step", desc="gatys")
         loss = p.losses.get("total")
-        extra = f" loss {loss:.4g}" if loss is not None else ""
-        out.write(f"\r[{'#' * done}{'.' * (self.width - done)}] {p.step}/{p.total} "
-                  f"{time.perf_counter() - self.t0:5.1f}s{extra}  ")
+        if loss is not None:
+            self.bar.set_postfix_str(f"loss {loss:.4g}", refresh=False)
+        self.bar.n = p.step  # the step the engine reports, not a count of calls
         if p.step >= p.total:
-            out.write("\n")
-        out.flush()
+            self.close()
+        else:
+            self.bar.update(0)  # draws at most every mininterval
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _open(path: str):

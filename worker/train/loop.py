@@ -5,7 +5,7 @@ A run directory holds
   checkpoint-<step>.safetensors  every network's weights and the optimisers' tensors (Adam moments, step)
   checkpoint.json                config, step, loss history, optimiser hyper-parameters, the weights file name
   samples/epoch-0001.png         the sample grid after each epoch (a fixed latent batch / fixed test images)
-  losses.png                     the loss curves, drawn with PIL
+  losses.png                     the loss curves (matplotlib)
 No pickle anywhere: a checkpoint is safetensors + JSON. The JSON is written last, so an interrupted save leaves
 the previous checkpoint intact.
 
@@ -19,19 +19,17 @@ import math
 import os
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
+from tqdm import tqdm
 
 from worker.engines import Canceled, Progress
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127))
 
 
 def check_name(name: str) -> str:
@@ -162,72 +160,35 @@ def grid(batch: torch.Tensor, nrow: int, pad: int = 2) -> Image.Image:
 
 
 def plot_losses(history: list[dict], size: tuple[int, int] = (800, 420)) -> Image.Image:
-    """Loss curves (one colour per loss, step on x) with axes, ticks and a legend; no matplotlib."""
-    w, h = size
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    left, right, top, bottom = 60, w - 150, 20, h - 40
-    draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
+    """Loss curves (one line per loss, step on x), drawn by matplotlib's Agg canvas (no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     names = sorted({k for row in history for k in row if k != "step"})
-    points = [(row["step"], row[k]) for row in history for k in names if math.isfinite(row.get(k, math.nan))]
-    if not points:
-        draw.text((left + 10, top + 10), "no losses yet", fill=(0, 0, 0))
-        return img
-    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
-    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1e-3)
-
-    def xy(s, v):
-        return (left + (s - x0) / (x1 - x0) * (right - left), bottom - (v - y0) / (y1 - y0) * (bottom - top))
-
-    for i in range(5):  # ticks: 5 on each axis
-        v, s = y0 + (y1 - y0) * i / 4, x0 + (x1 - x0) * i / 4
-        draw.text((4, xy(s, v)[1] - 6), f"{v:.3g}", fill=(0, 0, 0))
-        draw.line((left - 4, xy(s, v)[1], left, xy(s, v)[1]), fill=(0, 0, 0))
-        draw.text((xy(s, v)[0] - 10, bottom + 6), f"{s:.0f}", fill=(0, 0, 0))
-    draw.text(((left + right) // 2 - 10, bottom + 22), "step", fill=(0, 0, 0))
-    for i, name in enumerate(names):
-        colour = COLOURS[i % len(COLOURS)]
-        line = [xy(row["step"], row[name]) for row in history if math.isfinite(row.get(name, math.nan))]
-        if len(line) > 1:
-            draw.line(line, fill=colour, width=2)
-        elif line:
-            draw.ellipse((line[0][0] - 2, line[0][1] - 2, line[0][0] + 2, line[0][1] + 2), fill=colour)
-        draw.line((right + 12, top + 10 + 18 * i, right + 32, top + 10 + 18 * i), fill=colour, width=3)
-        draw.text((right + 38, top + 4 + 18 * i), name, fill=(0, 0, 0))
-    return img
+    for name in names:
+        pts = [(row["step"], row[name]) for row in history if math.isfinite(row.get(name, math.nan))]
+        steps, values = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(steps, values, label=name, linewidth=2, marker="o" if len(pts) == 1 else None)
+    if names:
+        ax.legend(loc="upper right")
+    else:
+        ax.text(0.5, 0.5, "no losses yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    canvas.draw()
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
 
 
-# --- progress ----------------------------------------------------------------------------------------------
-
-class Bar:
-    """A one-line progress bar on stderr (a line per ~5% when stderr is not a terminal)."""
-
-    def __init__(self, total: int, start: int, stream=None, width: int = 24):
-        self.total, self.start, self.width = max(total, 1), start, width
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.t0 = time.monotonic()
-        self.last_pct = -1
-
-    def update(self, step: int, epoch: int, epochs: int, losses: dict) -> None:
-        pct = int(100 * step / self.total)
-        if not self.tty and pct // 5 == self.last_pct // 5 and step != self.total:
-            return
-        self.last_pct = pct
-        done = int(self.width * step / self.total)
-        rate = (step - self.start) / max(time.monotonic() - self.t0, 1e-9)
-        eta = (self.total - step) / rate if rate > 0 else 0
-        text = " ".join(f"{k}={v:.3f}" for k, v in losses.items())
-        line = (f"[{'#' * done}{'.' * (self.width - done)}] {pct:3d}% epoch {epoch}/{epochs} step {step}/"
-                f"{self.total} {rate:.2f} it/s eta {eta:.0f}s {text}")
-        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+def progress_bar(total: int, start: int = 0, stream=None) -> tqdm:
+    """tqdm on stderr: percent, epoch, step, rate, time left and the latest losses (set by fit)."""
+    return tqdm(total=total, initial=start, file=stream or sys.stderr, unit="step", smoothing=0.1,
+                bar_format="{percentage:3.0f}% {desc} step {n_fmt}/{total_fmt} |{bar:24}| {rate_fmt} "
+                           "eta {remaining}{postfix}")
 
 
 # --- the loop ------------------------------------------------------------------------------------------------
@@ -258,7 +219,7 @@ def fit(task: Task, run_dir: Path, *, epochs: int, batch: int, seed: int = 0, ma
     step = meta["step"] if meta else 0
     history = meta["history"] if meta else []
     result = Result(step, total, {}, run_dir, resumed_from=step)
-    bar = Bar(total, step, stream)
+    bar = progress_bar(total, step, stream)
     sums: dict[str, float] = {}
     count, ran = 0, 0
 
@@ -302,7 +263,9 @@ def fit(task: Task, run_dir: Path, *, epochs: int, batch: int, seed: int = 0, ma
             result.losses, result.step = losses, step
             if count >= log_every:
                 flush()
-            bar.update(step, step // per_epoch + (step % per_epoch > 0), epochs, losses)
+            bar.set_description_str(f"epoch {step // per_epoch + (step % per_epoch > 0)}/{epochs}", refresh=False)
+            bar.set_postfix_str(" ".join(f"{k}={v:.3f}" for k, v in losses.items()), refresh=False)
+            bar.update(1)
             if step % per_epoch == 0:
                 save()
             elif on_progress:
