@@ -3,9 +3,9 @@ import { StatusBar } from 'expo-status-bar';
 import React, { useCallback, useEffect, useState } from 'react';
 import { ActivityIndicator, Platform, ScrollView, StyleSheet, Text, View } from 'react-native';
 import TabBar, { Tab } from './src/components/TabBar';
-import { Job, Picked, TERMINAL } from './src/lib/api';
+import { Job, Picked, setApiKey, TERMINAL } from './src/lib/api';
 import { clearHistory, Entry, loadHistory, saveHistory, upsert } from './src/lib/history';
-import { loadServer, saveServer } from './src/lib/settings';
+import { loadApiKey, loadServer, saveApiKey, saveServer } from './src/lib/settings';
 import { colors, MAX_WIDTH, space } from './src/lib/theme';
 import { useStyles } from './src/lib/useStyles';
 import HistoryScreen from './src/screens/HistoryScreen';
@@ -18,17 +18,20 @@ type Open = { entry: Entry; job?: Job | null };
 
 export default function App() {
   const [base, setBase] = useState<string | null>(null);
+  const [apiKey, setKey] = useState('');
   const [history, setHistory] = useState<Entry[] | null>(null);
   const [tab, setTab] = useState<Tab>('stylize');
   const [open, setOpen] = useState<Open | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [portrait, setPortrait] = useState<{ nonce: number; seed?: number }>({ nonce: 0 });
-  const styles = useStyles(base);
+  const styles = useStyles(base, apiKey);
 
   // Start: the server URL and the history; a job that was still running when the app closed is opened again.
   useEffect(() => {
     (async () => {
-      const [url, list] = await Promise.all([loadServer(), loadHistory()]);
+      const [url, key, list] = await Promise.all([loadServer(), loadApiKey(), loadHistory()]);
+      setApiKey(key);
+      setKey(key);
       setBase(url);
       setHistory(list);
       const live = list.find((e) => !TERMINAL.includes(e.status));
@@ -61,14 +64,23 @@ export default function App() {
     } else {
       // A web blob: URL without its File died with the page it came from: pick the photo again then.
       const alive = (p?: Picked | null) => (p && (p.file || !p.uri.startsWith('blob:')) ? p : null);
+      const lost = [e.content && !alive(e.content) ? 'photo' : null, e.style && !alive(e.style) ? 'style image' : null]
+        .filter(Boolean).join(' and ');
       setDraft({ nonce: Date.now(), content: alive(e.content), style: alive(e.style), preset: e.preset ?? null,
-        engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null });
+        engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null,
+        notice: lost ? `The settings of that job are filled in. Your ${lost} could not be kept after the page was reloaded (a browser forgets picked files): pick it again.` : null });
       setTab('stylize');
     }
   }, []);
 
   const changeServer = useCallback(async (url: string | null) => {
     setBase(await saveServer(url));
+  }, []);
+
+  const changeKey = useCallback(async (key: string) => {
+    const k = await saveApiKey(key);
+    setApiKey(k);
+    setKey(k);
   }, []);
 
   if (!base || !history) {
@@ -85,7 +97,13 @@ export default function App() {
       <StatusBar style="dark" />
       <ScrollView style={s.scroll} contentContainerStyle={s.content} keyboardShouldPersistTaps="handled">
         <View style={s.column}>
-          <Text accessibilityRole="header" style={s.brand}>Neural Art</Text>
+          <Text accessibilityRole="header" aria-level={1} style={s.brand}>Neural Art</Text>
+          {!open && tab === 'stylize' ? (
+            <Text testID="intro" style={s.intro}>
+              Paint your photos in the style of a painting, or make portraits of faces that never existed. The painting
+              happens on your own server ({base}), not in a cloud service.
+            </Text>
+          ) : null}
           {open ? (
             <JobScreen key={open.entry.id} entry={open.entry} initial={open.job} onChange={jobChanged}
               onRunAgain={runAgain} onClose={() => setOpen(null)} />
@@ -101,10 +119,16 @@ export default function App() {
             <HistoryScreen history={history} onOpen={(entry) => setOpen({ entry })}
               onClear={() => { clearHistory(); setHistory([]); }} />
           ) : null}
-          {!open && tab === 'settings' ? <SettingsScreen base={base} onSave={changeServer} /> : null}
+          {!open && tab === 'settings' ? (
+            <SettingsScreen base={base} apiKey={apiKey} onSave={changeServer} onSaveKey={changeKey} />
+          ) : null}
         </View>
       </ScrollView>
-      <TabBar tab={tab} onChange={(t) => { setOpen(null); setTab(t); }} />
+      <View style={s.bar}>
+        <View style={s.barInner}>
+          <TabBar tab={tab} onChange={(t) => { setOpen(null); setTab(t); }} />
+        </View>
+      </View>
     </View>
   );
 }
@@ -116,5 +140,9 @@ const s = StyleSheet.create({
   content: { padding: space(4), paddingBottom: space(10) },
   column: { width: '100%', maxWidth: MAX_WIDTH, alignSelf: 'center', gap: space(4) },
   brand: { fontSize: 24, fontWeight: '800', color: colors.ink },
+  intro: { fontSize: 15, color: colors.muted, lineHeight: 21 },
+  // The tab bar's buttons line up with the content column on a wide screen; the bar's background spans it all.
+  bar: { borderTopWidth: 1, borderColor: colors.line, backgroundColor: colors.card },
+  barInner: { width: '100%', maxWidth: MAX_WIDTH, alignSelf: 'center' },
   hidden: { display: 'none' },
 });

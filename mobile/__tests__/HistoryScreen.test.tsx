@@ -25,5 +25,18 @@ test('items show thumbnails and status, open on press, and can be cleared', () =
   fireEvent.press(screen.getByTestId('history-item-b'));
   expect(onOpen).toHaveBeenCalledWith(list[1]);
   fireEvent.press(screen.getByTestId('history-clear'));
+  expect(screen.getByTestId('history-clear-confirm')).toHaveTextContent(/Clear all 2 jobs/);
+  fireEvent.press(screen.getByTestId('history-clear-no'));
+  expect(onClear).not.toHaveBeenCalled();
+  fireEvent.press(screen.getByTestId('history-clear'));
+  fireEvent.press(screen.getByTestId('history-clear-yes'));
   expect(onClear).toHaveBeenCalled();
+});
+
+test('a canceled job shows its last preview; a thumbnail that fails to load leaves a blank square', () => {
+  render(<HistoryScreen history={[e('c', { status: 'canceled' })]} onOpen={jest.fn()} onClear={jest.fn()} />);
+  const img = screen.UNSAFE_getByType(require('react-native').Image);
+  expect(img.props.source.uri).toBe('http://s/api/jobs/c/preview?v=history');
+  fireEvent(img, 'error', { nativeEvent: {} });
+  expect(screen.UNSAFE_queryAllByType(require('react-native').Image)).toHaveLength(0);
 });

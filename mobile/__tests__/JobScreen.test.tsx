@@ -38,8 +38,16 @@ test('running: progress bar with step/total and ETA, live preview, cancel', asyn
   expect(screen.getByTestId('job-preview').props.source).toEqual({ uri: 'http://s/api/jobs/job1/preview?v=3' });
   expect(props.onChange).toHaveBeenCalledWith(expect.objectContaining({ status: 'running' }));
   fireEvent.press(screen.getByTestId('cancel'));
+  // asks first; "Keep painting" changes nothing
+  expect(screen.getByTestId('cancel-confirm')).toHaveTextContent(/Stop painting\?/);
+  fireEvent.press(screen.getByTestId('cancel-no'));
+  expect(cancel).not.toHaveBeenCalled();
+  fireEvent.press(screen.getByTestId('cancel'));
+  fireEvent.press(screen.getByTestId('cancel-yes'));
   await waitFor(() => expect(screen.getByTestId('job-status')).toHaveTextContent('Canceled'));
   expect(cancel).toHaveBeenCalledWith('http://s', 'job1');
+  // the last preview stays
+  expect(screen.getByTestId('job-last-preview').props.source).toEqual({ uri: 'http://s/api/jobs/job1/preview?v=last' });
   expect(screen.queryByTestId('cancel')).toBeNull();
   expect(screen.queryByTestId('job-progress')).toBeNull();
   fireEvent.press(screen.getByTestId('run-again'));
@@ -57,7 +65,7 @@ test('succeeded: before/after, save and share', async () => {
   expect(screen.getByTestId('save-result')).toHaveTextContent('Save to photos');
   fireEvent.press(screen.getByTestId('save-result'));
   await waitFor(() => expect(screen.getByTestId('action-note')).toHaveTextContent('Saved to your photos.'));
-  expect(actions.saveResult).toHaveBeenCalledWith('http://s', 'job1');
+  expect(actions.saveResult).toHaveBeenCalledWith('http://s', 'job1', expect.stringMatching(/^neural-art_wave_\d{4}-\d\d-\d\d_\d{4}\.png$/));
   fireEvent.press(screen.getByTestId('share-result'));
   await waitFor(() => expect(screen.getByTestId('action-error')).toHaveTextContent(/not available/));
   fireEvent.press(screen.getByTestId('compare-after'));
@@ -113,6 +121,7 @@ test('a terminal state is final: a late poll answer cannot bring back "running"'
   mount();
   await waitFor(() => expect(screen.getByTestId('job-status')).toHaveTextContent(/step 3\/10/));
   fireEvent.press(screen.getByTestId('cancel'));
+  fireEvent.press(screen.getByTestId('cancel-yes'));
   await waitFor(() => expect(screen.getByTestId('job-status')).toHaveTextContent('Canceled'));
   await new Promise((r) => setTimeout(r, 700)); // past the next poll
   expect(screen.getByTestId('job-status')).toHaveTextContent('Canceled');

@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
 import React from 'react';
 import * as api from '../src/lib/api';
+import { fixtures } from './helpers';
 import SettingsScreen from '../src/screens/SettingsScreen';
 
 afterEach(() => jest.restoreAllMocks());
@@ -25,11 +26,11 @@ test('a bad address is refused with a clear message', async () => {
 });
 
 test('Test connection reports success or the failure', async () => {
-  const health = jest.spyOn(api, 'health').mockResolvedValueOnce({ status: 'ok', workers: [{}, {}] })
+  const health = jest.spyOn(api, 'health').mockResolvedValueOnce({ ...fixtures.health, workers: { count: 2, queues: ['fast', 'slow'] } })
     .mockRejectedValueOnce(new api.ApiError(0, 'network', 'The server http://x:1 is unreachable.'));
   render(<SettingsScreen base="http://localhost:5000" onSave={jest.fn()} />);
   fireEvent.press(screen.getByTestId('server-test'));
-  await waitFor(() => expect(screen.getByTestId('settings-note')).toHaveTextContent('Connected to http://localhost:5000 · workers: 2'));
+  await waitFor(() => expect(screen.getByTestId('settings-note')).toHaveTextContent('Connected to http://localhost:5000 · 2 workers running'));
   fireEvent.changeText(screen.getByTestId('server-url'), 'x:1');
   fireEvent.press(screen.getByTestId('server-test'));
   await waitFor(() => expect(screen.getByTestId('settings-error')).toHaveTextContent(/unreachable/));

@@ -3,7 +3,7 @@ import React from 'react';
 import * as api from '../src/lib/api';
 import * as images from '../src/lib/images';
 import StylizeScreen from '../src/screens/StylizeScreen';
-import { job, stylesState } from './helpers';
+import { fixtures, job, stylesState } from './helpers';
 
 jest.mock('../src/lib/images', () => ({ pickImage: jest.fn() }));
 const photo = { uri: 'file:///p.jpg', name: 'p.jpg', type: 'image/jpeg', width: 800, height: 600 };
@@ -124,4 +124,50 @@ test('a denied photo permission is shown, not swallowed', async () => {
   render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
   fireEvent.press(screen.getByTestId('content-pick'));
   await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent('Photo access is off.'));
+});
+
+test('bad input offers no "Try again": the error says what to change, and the field keeps its value', async () => {
+  const e = fixtures.errorImage.error;
+  jest.spyOn(api, 'submitStylize').mockRejectedValue(new api.ApiError(415, e.code, e.message));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent(/^Your photo: .*Pick a JPEG, PNG or WebP image\./));
+  expect(screen.queryByTestId('submit-error-retry')).toBeNull();
+});
+
+test('Steps shows its range and refuses 20000 instead of cutting it to 2000', async () => {
+  const submit = jest.spyOn(api, 'submitStylize');
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('engine-gatys'));
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  expect(screen.getByText(/Steps, 1 to 1000/)).toBeTruthy();
+  fireEvent.changeText(screen.getByTestId('steps'), '20000');
+  expect(screen.getByTestId('steps').props.value).toBe('20000');
+  expect(screen.getByTestId('steps-error')).toHaveTextContent('Steps must be from 1 to 1000, not 20000.');
+  expect(screen.getByTestId('submit')).toBeDisabled();
+  fireEvent.press(screen.getByTestId('submit'));
+  expect(submit).not.toHaveBeenCalled();
+  fireEvent.changeText(screen.getByTestId('steps'), '200');
+  expect(screen.queryByTestId('steps-error')).toBeNull();
+});
+
+test('a picked file that is not an image is reported at once', async () => {
+  (images.pickImage as jest.Mock).mockRejectedValueOnce(new Error('"notes.jpg" is not an image this app can read. Pick a photo (JPEG, PNG or WebP).'));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  fireEvent.press(screen.getByTestId('content-pick'));
+  await waitFor(() => expect(screen.getByTestId('submit-error')).toHaveTextContent(/notes.jpg" is not an image/));
+  expect(screen.queryByTestId('submit-error-retry')).toBeNull();
+});
+
+test('run again after a reload: the settings come back and the notice says the photo must be picked again', async () => {
+  const { rerender } = render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  rerender(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()}
+    draft={{ nonce: 1, content: null, preset: 3, engine: 'fast', notice: 'Your photo could not be kept: pick it again.' }} />);
+  expect(screen.getByTestId('draft-notice')).toHaveTextContent(/pick it again/);
+  expect(screen.getByTestId('preset-3')).toBeChecked();
+  await pickPhoto();
+  expect(screen.queryByTestId('draft-notice')).toBeNull();
 });

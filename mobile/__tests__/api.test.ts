@@ -1,5 +1,6 @@
 import { Platform } from 'react-native';
 import * as api from '../src/lib/api';
+import { fixtures } from './helpers';
 
 function respond(status: number, body: unknown, headers: Record<string, string> = {}) {
   return Promise.resolve({
@@ -33,9 +34,36 @@ test('getStyles accepts {styles: [...]} and resolves thumbnail URLs against the 
   expect((global.fetch as jest.Mock).mock.calls[0][0]).toBe('http://srv:5000/api/styles');
 });
 
-test('getStyles accepts a bare list too', async () => {
-  global.fetch = jest.fn(() => respond(200, [{ id: 0, name: 'Ink', thumbnail_url: 'http://x/0.jpg' }])) as any;
-  expect(await api.getStyles('http://srv')).toEqual([{ id: 0, name: 'Ink', thumbnail: 'http://x/0.jpg' }]);
+test('getStyles reads the recorded answer: thumbnails are the route that exists (/api/styles/<id>.jpg)', async () => {
+  global.fetch = jest.fn(() => respond(200, fixtures.styles)) as any;
+  const list = await api.getStyles('http://srv');
+  expect(list).toHaveLength(fixtures.styles.count);
+  expect(list[3]).toEqual({ id: 3, name: fixtures.styles.styles[3].name, thumbnail: 'http://srv/api/styles/3.jpg' });
+});
+
+test('every request sends the API key as a Bearer token once set', async () => {
+  global.fetch = jest.fn(() => respond(200, fixtures.health)) as any;
+  api.setApiKey(' k-123 ');
+  try {
+    await api.health('http://srv');
+    await api.getJob('http://srv', 'j');
+    for (const c of (global.fetch as jest.Mock).mock.calls) expect(c[1].headers).toEqual({ Authorization: 'Bearer k-123' });
+  } finally {
+    api.setApiKey(null);
+  }
+  await api.health('http://srv');
+  expect((global.fetch as jest.Mock).mock.calls[2][1].headers).toEqual({});
+});
+
+test('explain says what to change for bad input, and which errors are worth sending again', () => {
+  const steps = new api.ApiError(422, fixtures.errorSteps.error.code, fixtures.errorSteps.error.message, null, fixtures.errorSteps.error.field);
+  expect(api.explain(steps)).toMatch(/^Steps \(Advanced options\): must be .* 1 to 1000.*Change it/);
+  expect(api.transient(steps)).toBe(false);
+  const img = new api.ApiError(415, fixtures.errorImage.error.code, fixtures.errorImage.error.message);
+  expect(api.explain(img)).toMatch(/^Your photo: not an image.*Pick a JPEG, PNG or WebP image\.$/);
+  expect(api.transient(new api.ApiError(0, 'network', 'x'))).toBe(true);
+  expect(api.transient(new api.ApiError(429, 'queue_full', 'x', 30))).toBe(true);
+  expect(api.explain(new api.ApiError(401, 'unauthorized', 'a valid API key is required'))).toMatch(/API key in Settings/);
 });
 
 test('an error answer becomes ApiError with the server code, message and Retry-After', async () => {

@@ -45,3 +45,23 @@ test('a saved server wins over the default and survives a restart; null goes bac
   expect(await saveServer(null)).toBe(FALLBACK_SERVER);
   expect(await loadServer()).toBe(FALLBACK_SERVER);
 });
+
+test('the API key is stored like the server URL; spaces are refused', async () => {
+  const { loadApiKey, saveApiKey } = require('../src/lib/settings');
+  expect(await loadApiKey()).toBe('');
+  expect(await saveApiKey(' k-1 ')).toBe('k-1');
+  expect(await loadApiKey()).toBe('k-1');
+  await expect(saveApiKey('Bearer k-1')).rejects.toThrow(/no spaces/);
+  expect(await saveApiKey('')).toBe('');
+  expect(await loadApiKey()).toBe('');
+});
+
+test('in Snack the server filled in by GET /api/snack is the default (after EXPO_PUBLIC_API_URL)', () => {
+  jest.resetModules();
+  jest.doMock('../src/lib/snack', () => ({ SNACK_SERVER: 'http://192.168.1.20:5000' }));
+  const s = require('../src/lib/settings');
+  delete process.env.EXPO_PUBLIC_API_URL;
+  (Platform as any).OS = 'web'; // even on Snack's web preview, whose origin is Snack's
+  expect(s.defaultServer()).toBe('http://192.168.1.20:5000');
+  jest.dontMock('../src/lib/snack');
+});

@@ -3,6 +3,16 @@ import { Pressable, StyleSheet, Text, TextInput, View } from 'react-native';
 import { colors, space } from '../lib/theme';
 
 export const SIZES = [256, 384, 512, 768, 1024];
+// The server's default MAX_STEPS; a server set lower answers with its own limit in the error.
+export const STEPS = { min: 1, max: 1000 };
+
+/** What is wrong with the Steps text, or null ('' is fine: the server's default). */
+export function stepsProblem(text: string): string | null {
+  if (!text) return null;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < STEPS.min || n > STEPS.max) return `Steps must be from ${STEPS.min} to ${STEPS.max}, not ${text}`;
+  return null;
+}
 
 type Props = {
   size: number;
@@ -34,10 +44,11 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props)
           </View>
           {onSteps ? (
             <>
-              <Text style={styles.label}>Steps (empty: server default; more is slower and finer)</Text>
-              <TextInput testID="steps" accessibilityLabel="Optimisation steps" keyboardType="number-pad"
+              <Text style={styles.label}>Steps, {STEPS.min} to {STEPS.max} (empty: the server's default; more is slower and finer)</Text>
+              <TextInput testID="steps" accessibilityLabel={`Optimisation steps, ${STEPS.min} to ${STEPS.max}`} keyboardType="number-pad"
                 value={steps} onChangeText={(t) => onSteps(t.replace(/[^0-9]/g, ''))} placeholder="default"
-                style={styles.input} maxLength={4} />
+                style={[styles.input, stepsProblem(steps) ? styles.bad : null]} />
+              {stepsProblem(steps) ? <Text testID="steps-error" style={styles.badText}>{stepsProblem(steps)}.</Text> : null}
             </>
           ) : null}
         </View>
@@ -57,5 +68,7 @@ const styles = StyleSheet.create({
   on: { borderColor: colors.accent, backgroundColor: '#f3edff' },
   chipText: { color: colors.ink },
   onText: { color: colors.accent, fontWeight: '700' },
+  bad: { borderColor: colors.danger },
+  badText: { color: colors.danger, fontSize: 13 },
   input: { borderWidth: 1, borderColor: colors.line, borderRadius: 8, padding: space(2), fontSize: 16, maxWidth: 140, backgroundColor: colors.card },
 });

@@ -1,6 +1,7 @@
 // Before and after side by side; tapping "Before"/"After" shows one of them large.
 import React, { useState } from 'react';
-import { Image, Pressable, StyleSheet, Text, View } from 'react-native';
+import { Pressable, StyleSheet, Text, View } from 'react-native';
+import ServerImage from './ServerImage';
 import { colors, space } from '../lib/theme';
 
 type Props = { before?: string | null; after: string; beforeLabel?: string };
@@ -27,12 +28,12 @@ export default function CompareView({ before: given, after, beforeLabel = 'Befor
       ) : null}
       <View style={styles.row}>
         {showBefore ? (
-          <Image testID="before-image" source={{ uri: before! }} style={styles.img} resizeMode="contain"
+          <ServerImage testID="before-image" uri={before!} style={styles.img} resizeMode="contain"
             onError={() => { setBroken(true); setOnly(null); }}
             accessibilityLabel={beforeLabel === 'Face' ? 'The generated face' : `${beforeLabel}: your photo`} />
         ) : null}
         {showAfter ? (
-          <Image testID="result-image" source={{ uri: after }} style={styles.img} resizeMode="contain"
+          <ServerImage testID="result-image" uri={after} style={styles.img} resizeMode="contain"
             accessibilityLabel="After: the painted result" />
         ) : null}
       </View>

@@ -2,10 +2,11 @@ import React from 'react';
 import { StyleSheet, Text, View } from 'react-native';
 import { colors, space } from '../lib/theme';
 
-export default function Section({ title, children }: { title: string; children: React.ReactNode }) {
+// Sections are level-2 headings under the app's one level-1 heading ("Neural Art").
+export default function Section({ title, children, level = 2 }: { title: string; children: React.ReactNode; level?: number }) {
   return (
     <View style={styles.card}>
-      <Text accessibilityRole="header" style={styles.title}>{title}</Text>
+      <Text accessibilityRole="header" aria-level={level} style={styles.title}>{title}</Text>
       {children}
     </View>
   );

@@ -34,7 +34,7 @@ export default function TabBar({ tab, onChange }: { tab: Tab; onChange: (t: Tab)
 }
 
 const styles = StyleSheet.create({
-  bar: { flexDirection: 'row', borderTopWidth: 1, borderColor: colors.line, backgroundColor: colors.card },
+  bar: { flexDirection: 'row' },
   tab: { flex: 1, minHeight: 52, alignItems: 'center', justifyContent: 'center', borderTopWidth: 3, borderColor: 'transparent' },
   on: { borderColor: colors.accent },
   text: { color: colors.muted, fontSize: 15, fontWeight: '600' },

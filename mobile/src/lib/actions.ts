@@ -1,29 +1,36 @@
 // Keeping a result: save to photos / share on a phone; download / share link in a browser.
 import * as Sharing from 'expo-sharing';
 import { Platform } from 'react-native';
-import { downloadResult, resultUrl } from './api';
+import { authHeaders, downloadResult, fetchImage, resultUrl } from './api';
 
-/** Returns a short message for the user. */
-export async function saveResult(base: string, id: string): Promise<string> {
+/** Returns a short message for the user. `name`: the file name (names.ts). */
+export async function saveResult(base: string, id: string, name = `neural-art-${id.slice(0, 8)}.png`): Promise<string> {
   if (Platform.OS === 'web') {
+    // Through a blob: the file gets our name (a cross-origin download= is ignored) and the API key is sent.
+    const href = authHeaders().Authorization || !sameOrigin(base) ? await fetchImage(resultUrl(base, id)) : resultUrl(base, id);
     const a = document.createElement('a');
-    a.href = resultUrl(base, id);
-    a.download = `neural-art-${id.slice(0, 8)}.png`;
+    a.href = href;
+    a.download = name;
     a.rel = 'noopener';
     document.body.appendChild(a);
     a.click();
     a.remove();
-    return 'Download started.';
+    if (href.startsWith('blob:')) setTimeout(() => URL.revokeObjectURL(href), 60000);
+    return `Download started: ${name}`;
   }
   // The legacy entry point: the root import of expo-media-library breaks on web and in Jest (SDK 56).
   const MediaLibrary = require('expo-media-library/legacy');
   const perm = await MediaLibrary.requestPermissionsAsync(true);
   if (!perm.granted) throw new Error('Photo access is off. Allow it in the system settings to save.');
-  await MediaLibrary.saveToLibraryAsync(await downloadResult(base, id));
+  await MediaLibrary.saveToLibraryAsync(await downloadResult(base, id, name));
   return 'Saved to your photos.';
 }
 
-export async function shareResult(base: string, id: string): Promise<string> {
+function sameOrigin(base: string): boolean {
+  return typeof window !== 'undefined' && base.startsWith(window.location.origin);
+}
+
+export async function shareResult(base: string, id: string, name?: string): Promise<string> {
   const url = resultUrl(base, id);
   if (Platform.OS === 'web') {
     const nav: any = typeof navigator !== 'undefined' ? navigator : null;
@@ -38,6 +45,6 @@ export async function shareResult(base: string, id: string): Promise<string> {
     return `Link: ${url}`;
   }
   if (!(await Sharing.isAvailableAsync())) throw new Error('Sharing is not available on this device.');
-  await Sharing.shareAsync(await downloadResult(base, id), { mimeType: 'image/png', dialogTitle: 'Share painting' });
+  await Sharing.shareAsync(await downloadResult(base, id, name), { mimeType: 'image/png', dialogTitle: 'Share painting' });
   return 'Shared.';
 }

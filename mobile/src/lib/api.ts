@@ -14,7 +14,8 @@ export type Job = {
   queue_position: number | null;
   params: Record<string, unknown>;
   error: { code: string; message: string } | null;
-  urls: { get: string; result: string; preview: string; cancel: string };
+  // face: a portrait's generated face (H7); content: the uploaded photo, when the server offers them
+  urls: { get: string; result: string; preview: string; cancel: string; face?: string; content?: string };
 };
 
 export type Preset = { id: number; name: string; thumbnail: string };
@@ -46,16 +47,55 @@ export class ApiError extends Error {
   status: number; // 0: the server could not be reached
   code: string;
   retryAfter: number | null;
-  constructor(status: number, code: string, message: string, retryAfter: number | null = null) {
+  field: string | null; // the form field a 4xx is about (the server's error.field), when it says
+  constructor(status: number, code: string, message: string, retryAfter: number | null = null, field: string | null = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.field = field;
   }
 }
 
+/** Worth sending again as it is: the network, a busy queue (429) or a server fault. Anything else needs a change. */
+export function transient(e: unknown): boolean {
+  const st = e instanceof ApiError ? e.status : -1;
+  return st === 0 || st === 429 || st >= 500;
+}
+
+const FIELDS: Record<string, string> = {
+  content: 'Your photo', style: 'Style image', photo: 'Your photo', steps: 'Steps (Advanced options)',
+  size: 'Output size (Advanced options)', strength: 'Strength', preset: 'Style', seed: 'Face number',
+  face_strength: 'Face strength', upscale: 'Print size',
+};
+
+/** A submit error for the user: what happened, and for bad input what to change (never "try again" as it is). */
+export function explain(e: any): string {
+  const msg = String(e?.message ?? e);
+  if (!(e instanceof ApiError)) return msg;
+  if (e.retryAfter) return `${msg} (retry in ${e.retryAfter} s)`;
+  if (e.status === 401) return `${msg}. Enter the server's API key in Settings.`;
+  if (e.status === 413) return `${msg}. Pick a smaller photo.`;
+  // "content: the image data is corrupt" -> "Your photo: the image data is corrupt"
+  const m = /^(\w+): (.*)$/s.exec(msg);
+  const field = e.field ?? m?.[1] ?? null;
+  const what = field && FIELDS[field] ? `${FIELDS[field]}: ${m && m[1] === field ? m[2] : msg}` : msg;
+  if (e.status === 415 || /image/.test(e.code)) return `${what}. Pick a JPEG, PNG or WebP image.`;
+  if (e.status >= 400 && e.status < 500) return `${what}. Change ${field && FIELDS[field] ? 'it' : 'that'} and press the button again.`;
+  return msg;
+}
+
 export const GET_TIMEOUT_MS = 15000;
+
+// The API key (Settings), sent as `Authorization: Bearer` on every request when set. One per app, like the server.
+let apiKey = '';
+export function setApiKey(key: string | null) {
+  apiKey = (key ?? '').trim();
+}
+export function authHeaders(): Record<string, string> {
+  return apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
+}
 export const UPLOAD_TIMEOUT_MS = 120000;
 
 /** base + path, or path itself when it is already absolute. */
@@ -69,7 +109,8 @@ async function call(base: string, path: string, init: RequestInit = {}, timeoutM
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   let resp: Response;
   try {
-    resp = await fetch(absolute(base, path), { ...init, signal: ctl.signal });
+    const headers = { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+    resp = await fetch(absolute(base, path), { ...init, headers, signal: ctl.signal });
   } catch (e: any) {
     const why = e?.name === 'AbortError' ? 'timed out' : 'is unreachable';
     throw new ApiError(0, 'network', `The server ${base || '(none set)'} ${why}. Check the connection and the server URL in Settings.`);
@@ -87,23 +128,54 @@ async function call(base: string, path: string, init: RequestInit = {}, timeoutM
     // Retry-After means "come back later" only on these; rate-limit headers ride along on other answers too.
     const after = resp.status === 429 || resp.status === 503 ? Number(resp.headers.get('Retry-After')) : NaN;
     throw new ApiError(resp.status, err.code || `http_${resp.status}`, err.message || `The server answered ${resp.status}.`,
-      Number.isFinite(after) && after > 0 ? after : null);
+      Number.isFinite(after) && after > 0 ? after : null, typeof err.field === 'string' ? err.field : null);
   }
   return body;
 }
 
+/** GET /api/styles: {styles: [{id, name, thumbnail}], count} (app/styles.py; fixtures/styles.json). */
 export async function getStyles(base: string): Promise<Preset[]> {
   const body = await call(base, '/api/styles');
-  const list: any[] = Array.isArray(body) ? body : body?.styles ?? body?.presets ?? [];
-  return list.map((s) => ({
+  return (body?.styles ?? []).map((s: any) => ({
     id: Number(s.id),
     name: String(s.name ?? `Style ${s.id}`),
-    thumbnail: absolute(base, String(s.thumbnail_url ?? s.thumbnail ?? s.url ?? `/api/styles/${s.id}/thumbnail`)),
+    thumbnail: absolute(base, String(s.thumbnail ?? `/api/styles/${s.id}.jpg`)),
   }));
 }
 
-export async function health(base: string): Promise<any> {
+/** GET /api/health (app/health.py; fixtures/health.json). */
+export type Health = {
+  status: string;
+  broker: { ok: boolean; kind: string };
+  job_store: { ok: boolean };
+  workers: { count: number; queues: string[] };
+  queue_depth: Record<string, number>;
+};
+
+export async function health(base: string): Promise<Health> {
   return call(base, '/api/health');
+}
+
+/** GET /api/snack: the form that opens this app in Expo Snack (app/snack.py; fixtures/snack.json). */
+export type SnackForm = {
+  url: string;
+  method: string;
+  fields: Record<string, string>;
+  server: string | null;
+  warning?: string;
+  server_from?: string;
+};
+
+export function getSnack(base: string): Promise<SnackForm> {
+  return call(base, '/api/snack');
+}
+
+/** An image the server serves, as a URI the Image component can show: with an API key on the web (where <img>
+ * cannot send headers) it is fetched with the key and shown from a blob: URL. */
+export async function fetchImage(url: string): Promise<string> {
+  const resp = await fetch(url, { headers: authHeaders() });
+  if (!resp.ok) throw new ApiError(resp.status, `http_${resp.status}`, `The image could not be loaded (${resp.status}).`);
+  return URL.createObjectURL(await resp.blob());
 }
 
 /** Adds an image part: {uri, name, type} on native (React Native streams the file), the File/Blob on web. */
@@ -174,10 +246,10 @@ export function previewUrl(base: string, id: string, version: number | string = 
 }
 
 /** Native only: downloads the result PNG into the cache directory and returns its file:// uri. */
-export async function downloadResult(base: string, id: string): Promise<string> {
+export async function downloadResult(base: string, id: string, name = `neural-art-${id}.png`): Promise<string> {
   const FileSystem = require('expo-file-system/legacy');
-  const target = `${FileSystem.cacheDirectory}neural-art-${id}.png`;
-  const res = await FileSystem.downloadAsync(resultUrl(base, id), target);
+  const target = `${FileSystem.cacheDirectory}${name}`;
+  const res = await FileSystem.downloadAsync(resultUrl(base, id), target, { headers: authHeaders() });
   if (res.status !== 200) throw new ApiError(res.status, 'download_failed', `Download failed (${res.status}).`);
   return res.uri;
 }

@@ -23,6 +23,11 @@ function nameFor(asset: ImagePicker.ImagePickerAsset, type: string): string {
 
 /** The picked asset as an upload part; resized to MAX_SIDE (as JPEG) when bigger. */
 export async function prepare(asset: ImagePicker.ImagePickerAsset): Promise<Picked> {
+  // Checked when picked, not at upload: a file the browser cannot decode has no size.
+  if ((asset.mimeType && !asset.mimeType.startsWith('image/')) || asset.width === 0 || asset.height === 0) {
+    const name = asset.fileName ? `"${asset.fileName}"` : 'That file';
+    throw new Error(`${name} is not an image this app can read. Pick a photo (JPEG, PNG or WebP).`);
+  }
   const type = asset.mimeType && asset.mimeType.startsWith('image/') && asset.mimeType !== 'image/heic'
     ? asset.mimeType : 'image/jpeg';
   const picked: Picked = { uri: asset.uri, name: nameFor(asset, type), type, width: asset.width, height: asset.height };
@@ -54,9 +59,15 @@ export async function pickImage(source: Source): Promise<Picked | null> {
     const perm = await ImagePicker.requestMediaLibraryPermissionsAsync();
     if (!perm.granted) throw new Error('Photo access is off. Allow it in the system settings to pick a photo.');
   }
-  const res = source === 'camera'
-    ? await ImagePicker.launchCameraAsync(options)
-    : await ImagePicker.launchImageLibraryAsync(options);
+  let res: ImagePicker.ImagePickerResult;
+  try {
+    res = source === 'camera'
+      ? await ImagePicker.launchCameraAsync(options)
+      : await ImagePicker.launchImageLibraryAsync(options);
+  } catch (e: any) {
+    // The web picker throws "Unsupported file type: ..." for a file that is not an image at all.
+    throw new Error(`That file is not an image this app can read (${e?.message ?? e}). Pick a photo (JPEG, PNG or WebP).`);
+  }
   if (res.canceled || !res.assets?.length) return null;
   return prepare(res.assets[0]);
 }

@@ -3,8 +3,8 @@ import { getStyles, Preset } from './api';
 
 export type StylesState = { presets: Preset[]; loading: boolean; error: string | null; reload: () => void };
 
-/** The server's preset gallery, loaded again whenever the server URL changes. */
-export function useStyles(base: string | null): StylesState {
+/** The server's preset gallery, loaded again whenever the server URL or the API key changes. */
+export function useStyles(base: string | null, apiKey = ''): StylesState {
   const [presets, setPresets] = useState<Preset[]>([]);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -19,7 +19,7 @@ export function useStyles(base: string | null): StylesState {
       .catch((e) => { if (live) { setPresets([]); setError(e.message); } })
       .finally(() => { if (live) setLoading(false); });
     return () => { live = false; };
-  }, [base, nonce]);
+  }, [base, apiKey, nonce]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
   return { presets, loading, error, reload };
 }

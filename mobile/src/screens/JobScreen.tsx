@@ -1,13 +1,16 @@
 // One job: progress, live preview, cancel; then the result with compare, save/download, share, run again.
 import React, { useEffect, useRef, useState } from 'react';
-import { Image, Platform, StyleSheet, Text, View } from 'react-native';
+import { Platform, StyleSheet, Text, View } from 'react-native';
 import Button from '../components/Button';
 import CompareView from '../components/CompareView';
 import ErrorBox from '../components/ErrorBox';
 import ProgressBar from '../components/ProgressBar';
 import Section from '../components/Section';
+import ServerImage from '../components/ServerImage';
 import { saveResult, shareResult } from '../lib/actions';
-import { ApiError, cancelJob, Job, previewUrl, resultUrl, TERMINAL } from '../lib/api';
+import { absolute, ApiError, cancelJob, Job, previewUrl, resultUrl, TERMINAL } from '../lib/api';
+import { addSample, recentEta, Sample } from '../lib/eta';
+import { fileName } from '../lib/names';
 import type { Entry } from '../lib/history';
 import { pollJob, Poller } from '../lib/poll';
 import { colors, space } from '../lib/theme';
@@ -20,7 +23,7 @@ type Props = {
   onClose: () => void;
 };
 
-export function statusLine(job: Job | null): string {
+export function statusLine(job: Job | null, eta: number | null = job?.eta_seconds ?? null): string {
   if (!job) return 'Connecting…';
   const { step, total } = job.progress;
   switch (job.status) {
@@ -28,8 +31,8 @@ export function statusLine(job: Job | null): string {
       return job.queue_position ? `Waiting in line (position ${job.queue_position})` : 'Waiting in line';
     case 'running': {
       if (!total) return 'Starting…';
-      const eta = job.eta_seconds != null ? ` · about ${formatEta(job.eta_seconds)} left` : '';
-      return `Painting · step ${step}/${total}${eta}`;
+      const left = eta != null ? ` · about ${formatEta(eta)} left` : '';
+      return `Painting · step ${step}/${total}${left}`;
     }
     case 'succeeded':
       return 'Done';
@@ -52,6 +55,8 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
   const [job, setJob] = useState<Job | null>(initial ?? null);
   const [netError, setNetError] = useState<ApiError | null>(null);
   const [canceling, setCanceling] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const samples = useRef<Sample[]>([]);
   const [note, setNote] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [previewOk, setPreviewOk] = useState<string | null>(null); // the preview URL that loaded last
@@ -63,7 +68,10 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
 
   useEffect(() => {
     const p = pollJob(base, entry.id, {
-      onJob: (j) => { take(j); setNetError(null); changed.current(j); },
+      onJob: (j) => {
+        if (j.status === 'running') samples.current = addSample(samples.current, { t: Date.now(), step: j.progress.step });
+        take(j); setNetError(null); changed.current(j);
+      },
       onError: (e) => setNetError(e),
     });
     poller.current = p;
@@ -71,6 +79,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
   }, [base, entry.id]);
 
   const cancel = async () => {
+    setConfirming(false);
     setCanceling(true);
     setActionError(null);
     try {
@@ -89,7 +98,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
     setNote(null);
     setActionError(null);
     try {
-      setNote(await fn(base, entry.id));
+      setNote(await fn(base, entry.id, fileName(entry)));
     } catch (e: any) {
       if (e?.name !== 'AbortError') setActionError(e.message); // AbortError: the user closed the share sheet
     }
@@ -99,49 +108,72 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
   const gone = netError?.status === 404;
   const title = entry.kind === 'portrait' ? `Portrait · face #${entry.seed}` : `Stylize · ${entry.styleName ?? 'style'}`;
   const engineName = entry.engine === 'gatys' ? 'Best quality' : 'Fast';
-  // A fast portrait's only snapshot is the raw face (the server keeps the latest), so it is the "before".
+  // The "before": a portrait's face (the job's urls.face; else a fast portrait's only snapshot, the raw face);
+  // a photo the server keeps (urls.content), else the photo picked on this device while it is still there.
+  const face = job?.urls.face ? absolute(base, job.urls.face) : null;
   const before = entry.kind === 'portrait'
-    ? (entry.engine === 'fast' ? previewUrl(base, entry.id, 'face') : null)
-    : entry.content?.uri ?? null;
-  // A new URL per step, so each snapshot is fetched; kept while the next one loads.
-  const pv = job && job.status === 'running' ? previewUrl(base, entry.id, `${job.progress.step}`) : null;
+    ? face ?? (entry.engine === 'fast' ? previewUrl(base, entry.id, 'face') : null)
+    : job?.urls.content ? absolute(base, job.urls.content) : entry.content?.uri ?? null;
+  const beforeLost = entry.kind !== 'portrait' && !job?.urls.content && (!entry.content || (entry.content.uri.startsWith('blob:') && !entry.content.file));
+  // A new URL per step, so each snapshot is fetched; kept while the next one loads. A canceled job keeps its last one.
+  const pv = job && (job.status === 'running' || job.status === 'canceled')
+    ? previewUrl(base, entry.id, job.status === 'canceled' ? 'last' : `${job.progress.step}`) : null;
+  const eta = job?.status === 'running' ? recentEta(samples.current, job.progress.total) ?? job.eta_seconds : null;
 
   return (
     <View style={s.wrap}>
       <View style={s.head}>
         <Button testID="job-back" label="‹ Back" onPress={onClose} accessibilityLabel="Back to the form" />
-        <Text accessibilityRole="header" style={s.title} numberOfLines={2}>{title}</Text>
+        <Text accessibilityRole="header" aria-level={2} style={s.title} numberOfLines={2}>{title}</Text>
       </View>
-      <Section title={done ? 'Result' : 'Progress'}>
+      <Section title={done ? 'Result' : 'Progress'} level={3}>
         <Text testID="job-status" accessibilityLiveRegion="polite" style={[s.status, job?.status === 'failed' && s.failed]}>
-          {gone ? 'This job is no longer on the server (results expire).' : statusLine(job)}
+          {gone ? 'This job is no longer on the server (results expire).' : statusLine(job, eta)}
         </Text>
         <Text style={s.meta}>{engineName} · {entry.size ?? 512} px{entry.kind === 'portrait' ? ` · seed ${entry.seed}` : ''}</Text>
         {!done ? (
-          <ProgressBar fraction={job?.progress.fraction ?? null} label={statusLine(job)} />
+          <ProgressBar fraction={job?.progress.fraction ?? null} label={statusLine(job, eta)} />
         ) : null}
         {netError && !gone ? (
           <ErrorBox testID="job-error" message={netError.message} retryLabel="Retry now" onRetry={() => poller.current?.now()} />
         ) : null}
+        {job?.status === 'canceled' && pv && previewOk !== 'none' ? (
+          <View style={s.preview}>
+            <ServerImage testID="job-last-preview" uri={pv} style={StyleSheet.absoluteFill} resizeMode="contain"
+              onError={() => setPreviewOk('none')} accessibilityLabel="The last preview before the job was canceled" />
+          </View>
+        ) : null}
         {!done && pv ? (
           // The last snapshot that loaded stays underneath while the next one loads on top: no flicker.
           <View style={s.preview}>
-            {previewOk ? (
-              <Image source={{ uri: previewOk }} style={StyleSheet.absoluteFill} resizeMode="contain" />
+            {previewOk && previewOk !== 'none' ? (
+              <ServerImage uri={previewOk} style={StyleSheet.absoluteFill} resizeMode="contain" />
             ) : (
               <Text style={[s.meta, s.wait]}>{entry.kind === 'portrait' ? 'The face appears here first, then the painting.' : 'The first preview appears after the first steps.'}</Text>
             )}
-            <Image testID="job-preview" source={{ uri: pv }} style={StyleSheet.absoluteFill} resizeMode="contain"
+            <ServerImage testID="job-preview" uri={pv} style={StyleSheet.absoluteFill} resizeMode="contain"
               onLoad={() => setPreviewOk(pv)} accessibilityLabel="Live preview of the painting" />
           </View>
         ) : null}
-        {!done ? (
-          <Button testID="cancel" kind="danger" label="Cancel" onPress={cancel} busy={canceling} disabled={!job}
+        {!done && !confirming ? (
+          <Button testID="cancel" kind="danger" label="Cancel" onPress={() => setConfirming(true)} busy={canceling} disabled={!job}
             accessibilityLabel="Cancel this job" />
+        ) : null}
+        {!done && confirming ? (
+          <View testID="cancel-confirm" style={s.confirm} accessibilityRole="alert">
+            <Text style={s.status}>Stop painting? The last preview is kept; the job cannot be resumed.</Text>
+            <View style={s.actions}>
+              <Button testID="cancel-yes" kind="danger" label="Stop it" onPress={cancel} />
+              <Button testID="cancel-no" label="Keep painting" onPress={() => setConfirming(false)} />
+            </View>
+          </View>
         ) : null}
         {job?.status === 'succeeded' ? (
           <>
             <CompareView before={before} beforeLabel={entry.kind === 'portrait' ? 'Face' : 'Before'} after={resultUrl(base, entry.id)} />
+            {beforeLost ? (
+              <Text testID="before-lost" style={s.meta}>Your photo is not shown: this browser forgot it when the page was reloaded (the server keeps only the painting).</Text>
+            ) : null}
             <View style={s.actions}>
               <Button testID="save-result" kind="primary" label={Platform.OS === 'web' ? 'Download' : 'Save to photos'} onPress={() => act(saveResult)} />
               <Button testID="share-result" label="Share" onPress={() => act(shareResult)} />
@@ -168,4 +200,5 @@ const s = StyleSheet.create({
   wait: { padding: space(4), textAlign: 'center' },
   actions: { flexDirection: 'row', gap: space(2), flexWrap: 'wrap' },
   note: { color: colors.ok },
+  confirm: { gap: space(2), padding: space(3), borderRadius: 10, borderWidth: 1, borderColor: colors.danger },
 });

@@ -1,6 +1,6 @@
 import React, { useEffect, useRef, useState } from 'react';
 import { Platform, StyleSheet, Text, View } from 'react-native';
-import AdvancedOptions from '../components/AdvancedOptions';
+import AdvancedOptions, { stepsProblem } from '../components/AdvancedOptions';
 import Button from '../components/Button';
 import EngineToggle from '../components/EngineToggle';
 import ErrorBox from '../components/ErrorBox';
@@ -8,7 +8,7 @@ import ImageBox from '../components/ImageBox';
 import Section from '../components/Section';
 import StrengthSlider from '../components/StrengthSlider';
 import StyleChooser from '../components/StyleChooser';
-import { Engine, Job, newKey, Picked, submitStylize } from '../lib/api';
+import { Engine, explain, Job, newKey, Picked, submitStylize, transient } from '../lib/api';
 import type { Entry } from '../lib/history';
 import { pickImage, Source } from '../lib/images';
 import { colors, space } from '../lib/theme';
@@ -24,6 +24,7 @@ export type Draft = {
   strength?: number;
   size?: number;
   steps?: number | null;
+  notice?: string | null; // what could not be restored
 };
 
 type Props = {
@@ -42,7 +43,8 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   const [size, setSize] = useState(512);
   const [steps, setSteps] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const key = useRef<string | null>(null); // kept across retries of the same submit
 
   useEffect(() => {
@@ -54,6 +56,8 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     if (draft.strength !== undefined) setStrength(draft.strength);
     if (draft.size) setSize(draft.size);
     setSteps(draft.steps ? String(draft.steps) : '');
+    setNotice(draft.notice ?? null);
+    setError(null);
   }, [draft?.nonce]);
 
   // A changed form is a new submit: it gets a new Idempotency-Key.
@@ -64,15 +68,18 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     try {
       const img = await pickImage(source);
       if (img) (target === 'content' ? setContent : setOwn)(img);
+      if (img && target === 'content') setNotice(null);
     } catch (e: any) {
-      setError(e.message);
+      setError({ text: e.message, retry: false });
     }
   };
 
   const hasStyle = !!own || (engine === 'fast' && preset !== null);
-  const ready = !!content && hasStyle && !busy;
+  const badSteps = engine === 'gatys' ? stepsProblem(steps) : null;
+  const ready = !!content && hasStyle && !badSteps && !busy;
   const missing = !content ? 'Pick a photo to paint.'
-    : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.') : null;
+    : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.')
+    : badSteps ? `${badSteps} (Advanced options).` : null;
   const usePreset = own || engine !== 'fast' ? null : preset;
 
   const submit = async () => {
@@ -80,7 +87,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     setBusy(true);
     setError(null);
     key.current = key.current ?? newKey();
-    const nSteps = steps ? Number(steps) : null;
+    const nSteps = engine === 'gatys' && steps ? Number(steps) : null;
     try {
       const job = await submitStylize(base, { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps }, key.current);
       key.current = null;
@@ -90,7 +97,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
         styleName: name, strength, size, steps: nSteps, content, style: own,
       }, job);
     } catch (e: any) {
-      setError(e.retryAfter ? `${e.message} (retry in ${e.retryAfter} s)` : e.message);
+      setError({ text: explain(e), retry: transient(e) });
     } finally {
       setBusy(false);
     }
@@ -98,6 +105,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
 
   return (
     <View style={s.wrap}>
+      {notice ? <Text testID="draft-notice" style={s.notice}>{notice}</Text> : null}
       <Section title="1. Your photo">
         <View style={s.row}>
           <ImageBox uri={content?.uri} label="Your photo" placeholder="No photo yet" testID="content-image" />
@@ -121,7 +129,8 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
         )}
         <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined} />
       </Section>
-      {error ? <ErrorBox testID="submit-error" message={error} onRetry={ready ? submit : undefined} /> : null}
+      {/* Only what can succeed unchanged (network, busy queue) offers to send it again. */}
+      {error ? <ErrorBox testID="submit-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}
       {missing ? <Text testID="submit-hint" style={s.hint}>{missing}</Text> : null}
       <Button testID="submit" kind="primary" label={busy ? 'Sending…' : 'Paint it'} onPress={submit} disabled={!ready} busy={busy}
         accessibilityLabel="Paint the photo in the chosen style" />
@@ -134,4 +143,5 @@ const s = StyleSheet.create({
   row: { flexDirection: 'row', gap: space(3), alignItems: 'center', flexWrap: 'wrap' },
   buttons: { gap: space(2), flexShrink: 1 },
   hint: { color: colors.muted, fontSize: 14 },
+  notice: { color: colors.ink, backgroundColor: '#fff6d6', borderRadius: 10, padding: space(3), fontSize: 14 },
 });
