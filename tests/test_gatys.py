@@ -324,7 +324,10 @@ def test_no_style_and_bad_pixels_are_refused(net):
         gatys.stylize(bad, [stripes()], vgg=net)
 
 
-def test_defaults_come_from_the_signature():
+def test_defaults_come_from_the_options():
     d = gatys.defaults()
     assert d["init"] == "content" and d["optimizer"] == "lbfgs" and d["schedule"][-1][0] == 1.0
-    assert d["steps"] == gatys.stylize.__kwdefaults__["steps"]
+    assert d["steps"] == gatys.GatysOptions().steps
+    from worker import params  # the client-facing defaults are the request contract's
+    assert d["steps"] == params.Gatys.model_fields["steps"].default
+    assert d["style_weight"] == params.Gatys.model_fields["style_weight"].default

@@ -1,8 +1,9 @@
 """Gatys et al. neural style transfer: optimise an image so its VGG-19 features match a content image (relu4_2)
 and its Gram matrices match one or more style images (relu1_1..relu5_1), plus a total-variation smoothness term.
 
-Pure: tensors in, tensors out, no file I/O. The keyword defaults of `stylize` are the one source of truth for
-every caller (`defaults()` reads them back). Losses are normalised so the weights mean something:
+Pure: tensors in, tensors out, no file I/O. One `GatysOptions` holds every knob of a run; the ones a client can
+set take their defaults and ranges from the request contract (worker/params.py `Gatys`), the rest are the core's
+own, and `defaults()` reads them back. Losses are normalised so the weights mean something:
 - content: ||F(x) - F(c)||^2 / ||F(c)||^2 per content layer (mean over layers);
 - style: ||G(x) - G(s)||^2 / ||G(s)||^2 per style layer, G = F F^T / (H W), weighted mean over layers;
 - tv: mean squared difference of neighbouring pixels (RGB 0..1).
@@ -16,8 +17,8 @@ scaled down at the end. Long sides beyond 1024 px on the CPU or 2048 px on a GPU
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import inspect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,19 +26,95 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+from worker import params
 from worker.core import images
 from worker.core.vgg import check_layers
 from worker.device import autocast
 
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise", "style")
+INITS = params.INITS
 CONTENT_LAYERS = ("relu4_2",)
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-MAX_SIDE = {"cpu": 1024, "cuda": 2048}
-MIN_SIDE = 16
+MAX_SIDE = {dev: limits["gatys"] for dev, limits in params.ENGINE_MAX_SIZE.items()}
+MIN_SIDE = params.MIN_SIZE["gatys"]
+MAX_STEPS = 10000  # a direct call's sanity cap; the API's is params.MAX_STEPS
 COARSE_MIN = 64  # a coarse stage never goes below this long side (relu5_1 would be a few pixels)
 FIRST_STEP = 0.03  # mean pixel change of L-BFGS's first step (see _run)
 VGG_MIN = 32  # no image goes through the VGG smaller than this long side (relu5_1 sits at 1/16 size)
+
+
+def _contract(name: str):
+    """The request contract's default for a Gatys option (worker/params.py)."""
+    return params.Gatys.model_fields[name].default
+
+
+def _range(name: str) -> tuple[float, float]:
+    """The request contract's (ge, le) bounds of a Gatys option."""
+    meta = params.Gatys.model_fields[name].metadata
+    return next(m.ge for m in meta if hasattr(m, "ge")), next(m.le for m in meta if hasattr(m, "le"))
+
+
+@dataclass(frozen=True)
+class GatysOptions:
+    """Every knob of one run. The client-facing ones default to the request contract's values."""
+    size: int = _contract("size")  # output long side, px
+    steps: int = _contract("steps")  # optimiser steps over all stages
+    content_weight: float = _contract("content_weight")
+    style_weight: float = _contract("style_weight")
+    tv_weight: float = _contract("tv_weight")
+    init: str = _contract("init")
+    style_scale: float = _contract("style_scale")  # style images' long side relative to the stage's
+    seed: int = 0  # fixed here so a direct call repeats (the API draws a random one per job)
+    preserve_color: bool = _contract("preserve_color")
+    content_layers: tuple[str, ...] = CONTENT_LAYERS
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    layer_weights: Optional[tuple[float, ...]] = None  # per style layer (default equal)
+    optimizer: str = "lbfgs"
+    lr: Optional[float] = None  # None: the optimiser's own (see _optimiser)
+    schedule: tuple[tuple[float, float], ...] = ((0.5, 0.8), (1.0, 0.2))  # (scale of size, share of steps)
+    min_size: int = 128  # the finest stage's least long side: tiny inputs still meet a useful VGG
+    bf16: bool = True  # autocast the VGG where the device has fast bf16
+
+    def __post_init__(self):  # lists from a caller become tuples: the options stay hashable and immutable
+        for name in ("content_layers", "style_layers", "layer_weights", "schedule"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, tuple):
+                object.__setattr__(self, name, tuple(tuple(x) if isinstance(x, list) else x for x in v))
+
+    def check(self, device: torch.device) -> None:
+        """ValueError naming the allowed values of the first bad option."""
+        limit = MAX_SIDE["cuda" if device.type == "cuda" else "cpu"]
+        if not isinstance(self.size, int) or not MIN_SIDE <= self.size <= limit:
+            raise ValueError(f"size must be an integer from {MIN_SIDE} to {limit} px on {device.type.upper()} "
+                             f"(max {MAX_SIDE['cpu']} on CPU, {MAX_SIDE['cuda']} on a GPU), not {self.size!r}")
+        if not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be an integer from 1 to {MAX_STEPS}, not {self.steps!r}")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, not {v!r}")
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise ValueError("content_weight and style_weight cannot both be 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
+        lo, hi = _range("style_scale")
+        if not isinstance(self.style_scale, (int, float)) or not lo <= self.style_scale <= hi:
+            raise ValueError(f"style_scale must be a number from {lo} to {hi}, not {self.style_scale!r}")
+        if self.lr is not None and (not math.isfinite(self.lr) or self.lr <= 0):
+            raise ValueError(f"lr must be a positive number or None, not {self.lr!r}")
+        sched = self.schedule
+        if not sched or any(not (0 < s <= 1) or w <= 0 for s, w in sched) or sched[-1][0] != 1.0:
+            raise ValueError(f"schedule must be (scale, share) pairs with 0 < scale <= 1, share > 0, last scale "
+                             f"1.0; not {sched!r}")
+        check_layers(self.style_layers)
+        check_layers(self.content_layers)
+        if not self.style_layers or not self.content_layers:
+            raise ValueError("style_layers and content_layers must each name at least one layer")
+        lw = self.layer_weights
+        if lw is not None and (len(lw) != len(self.style_layers) or min(lw) < 0):
+            raise ValueError(f"layer_weights must be {len(self.style_layers)} numbers >= 0 (one per style layer)")
 
 
 @dataclass
@@ -139,8 +216,8 @@ def with_colour_of(x: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 # --- checks ----------------------------------------------------------------------------------------------------
 
 
-def _check(content, styles, style_weights, *, size, steps, content_weight, style_weight, tv_weight, optimizer,
-           init, style_scale, schedule, layer_weights, style_layers, content_layers, lr, device) -> list[float]:
+def _check(content, styles, style_weights) -> list[float]:
+    """The images and the style blend; returns the normalised style weights."""
     if not styles:
         raise ValueError("at least one style image is needed")
     for name, t in [("content", content)] + [(f"style {i}", s) for i, s in enumerate(styles)]:
@@ -148,34 +225,6 @@ def _check(content, styles, style_weights, *, size, steps, content_weight, style
             raise ValueError(f"{name} must be a (1, 3, H, W) tensor, not {tuple(t.shape)}")
         if not torch.isfinite(t).all():
             raise ValueError(f"{name} image holds NaN/inf pixels")
-    limit = MAX_SIDE["cuda" if device.type == "cuda" else "cpu"]
-    if not isinstance(size, int) or not MIN_SIDE <= size <= limit:
-        raise ValueError(f"size must be an integer from {MIN_SIDE} to {limit} px on {device.type.upper()} "
-                         f"(max {MAX_SIDE['cpu']} on CPU, {MAX_SIDE['cuda']} on a GPU), not {size!r}")
-    if not isinstance(steps, int) or steps < 1 or steps > 10000:
-        raise ValueError(f"steps must be an integer from 1 to 10000, not {steps!r}")
-    for name, v in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
-        if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, not {v!r}")
-    if content_weight == 0 and style_weight == 0:
-        raise ValueError("content_weight and style_weight cannot both be 0")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}, not {init!r}")
-    if not isinstance(style_scale, (int, float)) or not 0.1 <= style_scale <= 4.0:
-        raise ValueError(f"style_scale must be a number from 0.1 to 4.0, not {style_scale!r}")
-    if lr is not None and (not math.isfinite(lr) or lr <= 0):
-        raise ValueError(f"lr must be a positive number or None, not {lr!r}")
-    if not schedule or any(not (0 < s <= 1) or w <= 0 for s, w in schedule) or schedule[-1][0] != 1.0:
-        raise ValueError(f"schedule must be (scale, share) pairs with 0 < scale <= 1, share > 0, last scale 1.0; "
-                         f"not {schedule!r}")
-    check_layers(style_layers)
-    check_layers(content_layers)
-    if not style_layers or not content_layers:
-        raise ValueError("style_layers and content_layers must each name at least one layer")
-    if layer_weights is not None and (len(layer_weights) != len(style_layers) or min(layer_weights) < 0):
-        raise ValueError(f"layer_weights must be {len(style_layers)} numbers >= 0 (one per style layer)")
     if style_weights is None:
         return [1.0 / len(styles)] * len(styles)
     if len(style_weights) != len(styles):
@@ -283,20 +332,20 @@ def _initial(init: str, content: torch.Tensor, style: torch.Tensor, seed: int) -
     return torch.rand(content.shape, generator=gen)
 
 
-def _run(content, styles, weights, *, vgg, size, steps, content_weight, style_weight, tv_weight, content_layers,
-         style_layers, layer_weights, optimizer, lr, init, style_scale, seed, preserve_color, schedule, min_size,
-         bf16, snapshot_every, on_step, cache) -> Result:
+def _run(content, styles, weights, o: GatysOptions, *, vgg, snapshot_every, on_step, cache,
+         init_image=None) -> Result:
     dev = _device_of(vgg)
-    torch.manual_seed(seed)
-    out_size = images.fit_size(content.shape[-1], content.shape[-2], size)
+    torch.manual_seed(o.seed)
+    preserve_color, optimizer, bf16 = o.preserve_color, o.optimizer, o.bf16
+    out_size = images.fit_size(content.shape[-1], content.shape[-2], o.size)
     if preserve_color:  # optimise grey images; the content's chroma goes back on at the end
         styles = [luminance(s, like=content) for s in styles]
         base = luminance(content)
     else:
         base = content
-    stages = plan(content.shape[-1], content.shape[-2], size, steps, schedule, min_size)
+    stages = plan(content.shape[-1], content.shape[-2], o.size, o.steps, o.schedule, o.min_size)
     total = sum(n for _, n in stages)
-    lw = list(layer_weights) if layer_weights is not None else [1.0] * len(style_layers)
+    lw = list(o.layer_weights) if o.layer_weights is not None else [1.0] * len(o.style_layers)
     x = None
     done = 0
     loss = None
@@ -309,21 +358,26 @@ def _run(content, styles, weights, *, vgg, size, steps, content_weight, style_we
 
     for (w, h), n in stages:
         c = images.resize(base, (w, h))
-        s_side = max(VGG_MIN, round(max(w, h) * style_scale))
+        s_side = max(VGG_MIN, round(max(w, h) * o.style_scale))
         s_targets = None
         for s, weight in zip(styles, weights):  # blend: the weighted mean of the styles' Grams
-            g = _style_targets(vgg, images.resize_long(s, s_side), style_layers, bf16, cache)
+            g = _style_targets(vgg, images.resize_long(s, s_side), o.style_layers, bf16, cache)
             s_targets = {k: weight * v for k, v in g.items()} if s_targets is None else \
                 {k: s_targets[k] + weight * v for k, v in g.items()}
-        c_targets = _content_targets(vgg, c, content_layers, bf16)
-        loss = _Loss(vgg, c_targets, s_targets, content_weight=content_weight, style_weight=style_weight,
-                     tv_weight=tv_weight, layer_weights=lw, bf16=bf16)
-        start = _initial(init, c, styles[0], seed) if x is None else images.resize(x.cpu(), (w, h))
+        c_targets = _content_targets(vgg, c, o.content_layers, bf16)
+        loss = _Loss(vgg, c_targets, s_targets, content_weight=o.content_weight, style_weight=o.style_weight,
+                     tv_weight=o.tv_weight, layer_weights=lw, bf16=bf16)
+        if x is not None:
+            start = images.resize(x.cpu(), (w, h))
+        elif init_image is not None:  # e.g. the fast network's answer (worker.engines.gatys, init="fast")
+            start = images.resize(luminance(init_image) if preserve_color else init_image, (w, h))
+        else:
+            start = _initial(o.init, c, styles[0], o.seed)
         # L-BFGS's first step moves the pixels by 1/numel on average (it is g / |g|_1): tiny on real images,
         # and the next few steps creep. Optimising p = x / unit makes that first step move them by FIRST_STEP.
         unit = x_unit(start, optimizer)
         p = (start / unit).to(dev).requires_grad_(True)
-        opt = _optimiser(optimizer, p, lr)
+        opt = _optimiser(optimizer, p, o.lr)
 
         best = [math.inf, None]  # lowest loss seen and its pixels: L-BFGS without a line search can spike
 
@@ -358,58 +412,36 @@ def _run(content, styles, weights, *, vgg, size, steps, content_weight, style_we
     return Result(image, dict(loss.parts), 0, stages[-1][0])
 
 
-def stylize(
-    content: torch.Tensor,
-    styles: Sequence[torch.Tensor],
-    *,
-    vgg,
-    style_weights: Optional[Sequence[float]] = None,
-    size: int = 512,
-    steps: int = 100,
-    content_weight: float = 1.0,
-    style_weight: float = 10.0,
-    tv_weight: float = 10.0,
-    content_layers: Sequence[str] = CONTENT_LAYERS,
-    style_layers: Sequence[str] = STYLE_LAYERS,
-    layer_weights: Optional[Sequence[float]] = None,
-    optimizer: str = "lbfgs",
-    lr: Optional[float] = None,
-    init: str = "content",
-    style_scale: float = 1.0,
-    seed: int = 0,
-    preserve_color: bool = False,
-    schedule: Sequence[tuple[float, float]] = ((0.5, 0.8), (1.0, 0.2)),
-    min_size: int = 128,
-    bf16: bool = True,
-    snapshot_every: int = 0,
-    on_step: Optional[OnStep] = None,
-    cache: Optional[TargetCache] = TARGETS,
-) -> Result:
-    """Stylise `content` (1, 3, H, W) RGB 0..1 with `styles` (each (1, 3, h, w)); output long side = `size`.
+def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], *, vgg, options: Optional[GatysOptions] = None,
+            style_weights: Optional[Sequence[float]] = None, snapshot_every: int = 0, on_step: Optional[OnStep] = None,
+            cache: Optional[TargetCache] = TARGETS, init_image: Optional[torch.Tensor] = None,
+            **overrides) -> Result:
+    """Stylise `content` (1, 3, H, W) RGB 0..1 with `styles` (each (1, 3, h, w)); output long side = options.size.
 
-    vgg: a worker.core.vgg.VGG19 on the device to use. style_weights: blend weights (normalised; default equal).
-    steps: optimiser steps over all stages; schedule: (scale of `size`, share of steps) per stage, coarse to fine.
-    style_scale: the style images' long side relative to the stage's long side. snapshot_every: put the current
-    image (at output size) into every Nth Step. on_step may raise (e.g. to cancel) and the exception propagates.
+    vgg: a worker.core.vgg.VGG19 on the device to use. options: a GatysOptions (default: its defaults); keyword
+    overrides replace single fields of it (`stylize(c, [s], vgg=net, steps=50)`). style_weights: blend weights
+    (normalised; default equal). snapshot_every: put the current image (at output size) into every Nth Step.
+    on_step may raise (e.g. to cancel) and the exception propagates.
+    init_image: (1, 3, h, w) 0..1 to start from instead of `init` (resized to each first stage).
     """
     dev = _device_of(vgg)
-    weights = _check(content, styles, style_weights, size=size, steps=steps, content_weight=content_weight,
-                     style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, init=init,
-                     style_scale=style_scale, schedule=schedule, layer_weights=layer_weights,
-                     style_layers=style_layers, content_layers=content_layers, lr=lr, device=dev)
-    kw = dict(vgg=vgg, size=size, steps=steps, content_weight=content_weight, style_weight=style_weight,
-              tv_weight=tv_weight, content_layers=tuple(content_layers), style_layers=tuple(style_layers),
-              layer_weights=layer_weights, optimizer=optimizer, lr=lr, init=init, style_scale=style_scale,
-              seed=seed, preserve_color=preserve_color, schedule=tuple(schedule), min_size=min_size, bf16=bf16,
-              snapshot_every=snapshot_every, on_step=on_step, cache=cache)
+    o = dataclasses.replace(options or GatysOptions(), **overrides)  # TypeError names an unknown option
+    o.check(dev)
+    weights = _check(content, styles, style_weights)
+    kw = dict(vgg=vgg, snapshot_every=snapshot_every, on_step=on_step, cache=cache)
     content, styles = content.float().cpu(), [s.float().cpu() for s in styles]
+    if init_image is not None:
+        if init_image.dim() != 4 or init_image.shape[:2] != (1, 3) or not torch.isfinite(init_image).all():
+            raise ValueError(f"init_image must be a finite (1, 3, H, W) tensor, not {tuple(init_image.shape)}")
+        kw["init_image"] = init_image.float().cpu().clamp(0, 1)
     try:
-        return _run(content, styles, weights, **kw)
+        return _run(content, styles, weights, o, **kw)
     except Diverged as first:
         # Safer second try: float32 VGG, start from the content, Adam (bounded steps, pixels clamped each step).
-        kw.update(bf16=False, init="content", optimizer="adam", lr=None)
+        safer = dataclasses.replace(o, bf16=False, init="content", optimizer="adam", lr=None)
+        kw.update(init_image=None)
         try:
-            result = _run(content, styles, weights, **kw)
+            result = _run(content, styles, weights, safer, **kw)
         except Diverged as second:
             raise RuntimeError(f"style transfer failed twice: {first}; then with safer settings: {second}. "
                                "Try a lower style_weight or fewer steps.") from None
@@ -417,12 +449,6 @@ def stylize(
         return result
 
 
-_OPTIONS = ("size", "steps", "content_weight", "style_weight", "tv_weight", "content_layers", "style_layers",
-            "layer_weights", "optimizer", "lr", "init", "style_scale", "seed", "preserve_color", "schedule",
-            "min_size", "bf16", "snapshot_every")
-
-
 def defaults() -> dict:
-    """The effective defaults of `stylize`'s options, read from its signature."""
-    params = inspect.signature(stylize).parameters
-    return {k: params[k].default for k in _OPTIONS}
+    """The effective defaults of every option (GatysOptions' fields)."""
+    return dataclasses.asdict(GatysOptions())

@@ -28,30 +28,27 @@ def vgg(device: str = "auto", pool: str = "max"):
 
 
 def defaults() -> dict:
-    """The effective defaults (those of the core function)."""
+    """The effective defaults (GatysOptions')."""
     from worker.core import gatys
 
     return gatys.defaults()
 
 
 def run(content: Image.Image, styles: Sequence[Image.Image], *, style_weights: Optional[Sequence[float]] = None,
-        size: int = 512, steps: Optional[int] = None, content_weight: Optional[float] = None,
-        style_weight: Optional[float] = None, tv_weight: Optional[float] = None, preserve_color: bool = False,
-        init: str = "content", style_scale: float = 1.0, seed: int = 0, device: str = "auto",
-        on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
-        snapshot_every: int = 0) -> Image.Image:
-    """Stylise `content` with `styles` (blended by style_weights); None means the core's default."""
+        device: str = "auto", on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
+        snapshot_every: int = 0, **options) -> Image.Image:
+    """Stylise `content` with `styles` (blended by style_weights). options: worker.core.gatys.GatysOptions fields
+    (size, steps, content_weight, style_weight, tv_weight, init, style_scale, seed, preserve_color, ...); an absent
+    or None one takes GatysOptions' default."""
     from worker.core import gatys
     from worker.core.images import to_image, to_tensor
 
     if not styles:
         raise ValueError("at least one style image is needed")
+    opts = gatys.GatysOptions(**{k: v for k, v in options.items() if v is not None})
     if should_cancel is not None and should_cancel():
         raise Canceled()
     net = vgg(device)
-    given = {"steps": steps, "content_weight": content_weight, "style_weight": style_weight,
-             "tv_weight": tv_weight}
-    options = {k: v for k, v in given.items() if v is not None}
 
     def on_step(s: gatys.Step) -> None:
         if on_progress is not None:
@@ -59,8 +56,6 @@ def run(content: Image.Image, styles: Sequence[Image.Image], *, style_weights: O
         if should_cancel is not None and should_cancel():
             raise Canceled()
 
-    result = gatys.stylize(to_tensor(content), [to_tensor(s) for s in styles], vgg=net,
-                           style_weights=style_weights, size=size, preserve_color=preserve_color, init=init,
-                           style_scale=style_scale, seed=seed, snapshot_every=snapshot_every, on_step=on_step,
-                           **options)
+    result = gatys.stylize(to_tensor(content), [to_tensor(s) for s in styles], vgg=net, options=opts,
+                           style_weights=style_weights, snapshot_every=snapshot_every, on_step=on_step)
     return to_image(result.image)
