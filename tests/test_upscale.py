@@ -6,6 +6,8 @@ ramp that does not sum to one or lost carried-over row shows. One test runs the 
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from tests import fake_engine
+from tests.service_util import image_bytes
+from tests.test_api import client, make, post, var  # noqa: F401 (the same fixtures as the API tests)
+from worker import params as P
+from worker import tasks
 from worker.engines import Canceled
 from worker.engines import upscale
 
@@ -126,3 +133,52 @@ def test_progress_per_tile_and_cancel_between_tiles(local):
     with pytest.raises(Canceled):
         upscale.run(img, 4, tile=20, device="cpu", on_progress=seen.append, should_cancel=cancel_after_three)
     assert [p.step for p in seen] == [1, 2, 3]  # three tiles ran, the fourth was never started
+
+
+# --- through the API and the task: `upscale` on a job ---------------------------------------------------------------
+
+def test_api_job_upscale_enlarges_the_result_after_the_engine(client, monkeypatch):
+    """A fake main engine (tests/fake_engine.py) paints a 32x24 picture; the real upscaler enlarges it."""
+    monkeypatch.setitem(tasks.ENGINES, "upscale", "worker.engines.upscale")
+    seen, report = [], tasks.Run.on_progress
+
+    def record(self, p):
+        seen.append((p.step, p.total))
+        report(self, p)
+
+    monkeypatch.setattr(tasks.Run, "on_progress", record)
+    r = post(client, content=image_bytes(), engine="fast", preset="3", size="32", upscale="2")
+    assert r.status_code == 202, r.json
+    assert r.json["params"]["upscale"] == 2
+    assert tasks.run_job(r.json["id"]) == "succeeded"
+    img = Image.open(io.BytesIO(client.get(r.json["urls"]["result"]).data))
+    assert img.size == (64, 48)
+    assert fake_engine.CALLS and "upscale" not in fake_engine.CALLS[0]  # the engine never sees it
+    assert seen == [(1, 3), (2, 3), (3, 3), (4, 4)]  # the engine's 3 steps, then its one tile continues the count
+
+
+def test_api_upscale_refused_values_and_the_output_limit(client, monkeypatch):
+    r = post(client, content=image_bytes(), engine="fast", preset="3", upscale="3")
+    assert r.status_code == 422 and r.json["error"]["field"] == "upscale" and "1, 2, 4" in r.json["error"]["message"]
+    monkeypatch.setattr(P, "MAX_OUTPUT", 2048)  # the API caps size at 1024, so x4 meets 4096 exactly
+    r = post(client, content=image_bytes(), engine="fast", preset="3", size="1024", upscale="4")
+    assert r.status_code == 422 and "2048 px" in r.json["error"]["message"], r.json
+    r = post(client, seed="1", preset="3", size="512", upscale="4", path="/api/portrait")
+    assert r.status_code == 202 and r.json["params"]["upscale"] == 4
+    r = post(client, seed="1", preset="3", size="1024", upscale="4", path="/api/portrait")
+    assert r.status_code == 422 and r.json["error"]["field"] == "upscale"
+
+
+def test_api_job_upscale_cancel_between_tiles(client, monkeypatch, local):
+    monkeypatch.setitem(tasks.ENGINES, "upscale", "worker.engines.upscale")
+    monkeypatch.setattr(upscale, "TILE", {"cpu": 20, "cuda": 20})
+    r = post(client, content=image_bytes(), engine="fast", preset="3", size="64", upscale="4")
+    tiles = []
+
+    def cancel_at_second_tile(self):
+        tiles.append(1)
+        return len(tiles) > 3 + 1  # the fake engine asks once per step (3), then once per tile
+
+    monkeypatch.setattr(tasks.Run, "should_cancel", cancel_at_second_tile)
+    assert tasks.run_job(r.json["id"]) == "canceled"
+    assert client.get(r.json["urls"]["result"]).status_code == 409

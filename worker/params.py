@@ -52,6 +52,7 @@ PRESET_MAX_CHARS = 1000  # a blend of all 26 presets by id fits; more is a 422, 
 SEED_MAX = 2**31 - 1
 WEIGHT_MAX = 1e12
 MAX_JSON_BYTES = 64 * 1024  # a JSON request body; more is a 413
+MAX_OUTPUT = 4096  # the result's long side after upscaling (size x upscale), px
 Init = Literal["content", "noise", "style"]
 INITS: tuple[str, ...] = get_args(Init)
 Device = Literal["auto", "cpu", "cuda"]
@@ -136,6 +137,10 @@ StyleWeights = Annotated[list[float], BeforeValidator(weights_value), WithJsonSc
 Name = Annotated[str, Field(pattern=NAME_RE.pattern)]
 
 
+# upscale: a form sends "2"; the Literal alone would refuse the text
+Upscale = Annotated[Literal[1, 2, 4], BeforeValidator(lambda v: int(v) if isinstance(v, str) and v.isdigit() else v)]
+
+
 def size_field(engine: str) -> Any:
     return Field(DEFAULT_SIZE, ge=MIN_SIZE[engine], le=MAX_SIZE, description="output long side, px")
 
@@ -148,6 +153,15 @@ class Params(BaseModel):
     kind: ClassVar[str] = "stylize"
     # file field -> (least, most) uploads this engine takes
     files: ClassVar[dict[str, tuple[int, int]]] = {}
+    upscale: Optional[Upscale] = Field(None, description=f"enlarge the result 2x or 4x (Real-ESRGAN) for prints; "
+                                       f"absent or 1: as it is; size x upscale at most {MAX_OUTPUT} px")
+
+    @model_validator(mode="after")
+    def output_limit(self):
+        if self.size * (self.upscale or 1) > MAX_OUTPUT:
+            raise fail("invalid_parameter", f"upscale: size x upscale must be at most {MAX_OUTPUT} px, not "
+                       f"{self.size} x {self.upscale} = {self.size * self.upscale}", "upscale")
+        return self
 
     @field_validator("size", "steps", check_fields=False)
     @classmethod
@@ -288,7 +302,7 @@ def parse(kind: str, fields: Mapping[str, Any], files: Mapping[str, int], limits
     fields: form or JSON values (blank strings count as absent); files: {"style": 2, ...} upload counts (a file
     field sent as text is in `fields`); limits: a deployment's lower caps, {"max_size": 768, "max_steps": 500}.
     """
-    given = {k: v for k, v in fields.items() if not (isinstance(v, str) and v.strip() == "")}
+    given = {k: v for k, v in fields.items() if v is not None and not (isinstance(v, str) and v.strip() == "")}
     uploads = {k: n for k, n in files.items() if n}
     every = fields_of(kind)
     unknown = sorted(str(k) for k in set(given) | set(uploads) if k not in every)

@@ -30,7 +30,7 @@ app = queue.app
 
 # Engine modules by name; tests swap in a fake engine here.
 ENGINES = {"gatys": "worker.engines.gatys", "fast": "worker.engines.fast", "portrait": "worker.engines.portrait",
-           "translate": "worker.engines.translate"}
+           "translate": "worker.engines.translate", "upscale": "worker.engines.upscale"}
 
 
 def max_deliveries() -> int:
@@ -111,6 +111,7 @@ def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
     if params.record(p) != rec["params"]:  # a record from an older API left defaults out: store the effective ones
         run.store.update(run.id, params={**params.record(p), "size": size})
     kw = {**p.kwargs(), "size": size, "on_progress": run.on_progress, "should_cancel": run.should_cancel}
+    kw.pop("upscale", None)  # run_job enlarges the finished picture
     styles = [load_image(run.storage, k) for k in inputs.get("styles", [])]
     content = load_image(run.storage, inputs["content"]) if inputs.get("content") else None
     if rec["kind"] == "portrait":
@@ -122,6 +123,20 @@ def call_engine(rec: dict, run: Run, size: int) -> Image.Image:
     if p.engine == "fast":
         return engine("fast").run(content, styles[0] if styles else None, **kw)
     return engine("gatys").run(content, styles, snapshot_every=snapshot_every(p.steps), **kw)
+
+
+def upscaled(img: Image.Image, factor: int, run: Run) -> Image.Image:
+    """The finished picture enlarged for print; its tiles continue the job's progress (and set the ETA's pace)."""
+    if factor == 1:
+        return img
+    done = ((run.store.get(run.id) or {}).get("progress") or {}).get("total") or 0
+    run.since = None
+
+    def report(p) -> None:
+        p.step, p.total = done + p.step, done + p.total
+        run.on_progress(p)
+
+    return engine("upscale").run(img, factor, on_progress=report, should_cancel=run.should_cancel)
 
 
 def run_job(job_id: str) -> str:
@@ -156,6 +171,7 @@ def run_job(job_id: str) -> str:
                 if is_oom(e2):
                     raise Failed("out_of_memory", f"out of memory even at {size} px; try a smaller size")
                 raise
+        out = upscaled(out, rec["params"].get("upscale") or 1, run)
         t1 = time.perf_counter()
         key = f"jobs/{job_id}/result.png"
         run.storage.put(key, png_bytes(out))

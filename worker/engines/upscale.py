@@ -23,9 +23,9 @@ from worker import device as devices
 from worker import models
 from worker.core.rrdbnet import SCALE, RRDBNet
 from worker.engines import Canceled, OnProgress, Progress, ShouldCancel
+from worker.params import MAX_OUTPUT  # the result's long side (input long side x factor)
 
 FACTORS = (1, 2, 4)
-MAX_SIDE = 4096  # output long side (input long side x factor)
 TILE = {"cpu": 192, "cuda": 512}  # source pixels per tile side, overlap included
 OVERLAP, CONTEXT = 8, 12  # source pixels: cross-faded between tiles; extra picture seen and cropped off
 CPU_BF16 = True  # measured on this box's AVX512-BF16 CPU: faster than float32 and close (bench/upscale.py)
@@ -55,9 +55,9 @@ def check(size: tuple[int, int], factor: int) -> None:
     """ValueError naming the allowed factors or the output limit."""
     if isinstance(factor, bool) or factor not in FACTORS:
         raise ValueError(f"upscale must be one of {', '.join(map(str, FACTORS))}, not {factor!r}")
-    if max(size) * factor > MAX_SIDE:
+    if max(size) * factor > MAX_OUTPUT:
         raise ValueError(f"upscale {factor} of a {size[0]}x{size[1]} picture would be {max(size) * factor} px "
-                         f"on its long side; the limit is {MAX_SIDE} px (size x upscale)")
+                         f"on its long side; the limit is {MAX_OUTPUT} px (size x upscale)")
 
 
 def spans(length: int, tile: int, overlap: int = OVERLAP) -> list[tuple[int, int]]:
@@ -93,7 +93,7 @@ def _infer(module: RRDBNet, x: torch.Tensor) -> np.ndarray:
 
 def run(img: Image.Image, factor: int = 4, *, on_progress: Optional[OnProgress] = None,
         should_cancel: Optional[ShouldCancel] = None, device: str = "auto", tile: Optional[int] = None) -> Image.Image:
-    """`img` enlarged `factor` times (1: unchanged); long side of the result at most MAX_SIDE."""
+    """`img` enlarged `factor` times (1: unchanged); long side of the result at most MAX_OUTPUT."""
     check(img.size, factor)
     img = img.convert("RGB")
     if factor == 1:
