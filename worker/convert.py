@@ -245,31 +245,11 @@ def demo_scene(size: int = 256) -> torch.Tensor:
     return (img + noise).clamp(0, 1).unsqueeze(0)
 
 
-def describe(rgb: torch.Tensor) -> str:
-    """A plain colour name for a stylised image (the upstream styles came without names)."""
-    r, g, b = (float(c) for c in rgb.float().mean(dim=(0, 2, 3)))
-    hi, lo = max(r, g, b), min(r, g, b)
-    sat = (hi - lo) / hi if hi > 0 else 0.0
-    if sat < 0.15:
-        hue_name = "grey"
-    else:
-        if hi == r:
-            hue = ((g - b) / (hi - lo)) % 6
-        elif hi == g:
-            hue = (b - r) / (hi - lo) + 2
-        else:
-            hue = (r - g) / (hi - lo) + 4
-        names = ("red", "orange", "yellow", "green", "green", "teal", "blue", "blue", "violet", "magenta", "pink", "red")
-        hue_name = names[int(hue * 2) % 12]
-    contrast = float(rgb.float().std())
-    tone = "dark" if hi < 0.35 else "pale" if lo > 0.55 else "bold" if contrast > 0.22 else "soft"
-    return f"{tone} {hue_name}"
-
-
 def render_thumbnails(models_dir: Path) -> None:
     """MODELS_DIR/thumbnails/<id>.jpg for the 26 presets + index.json; `done` is written last."""
     from worker.core.images import to_image
     from worker.engines.fast import stylize_presets
+    from worker.presets import PRESETS
     from worker.models import load
     from worker.core.multistyle import MultiStyle, STYLES
 
@@ -286,6 +266,6 @@ def render_thumbnails(models_dir: Path) -> None:
         weights[0, i] = 1.0
         y = stylize_presets(net, scene, weights)  # (1, 3, 256, 256)
         to_image(y[0]).save(out / f"{i}.jpg", quality=88)
-        index.append({"id": i, "name": f"{i}: {describe(y)}", "file": f"{i}.jpg"})
+        index.append({"id": i, "name": PRESETS[i].name, "file": f"{i}.jpg"})
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     (out / "done").write_text("26\n")
