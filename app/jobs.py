@@ -79,25 +79,58 @@ def replay(job_id: str):
 
 def admit():
     """The start of every submit: (idempotency key, the replay of the job that key already made, or None);
-    raises 429 when the queue is full."""
+    raises 429 when this client already has CLIENT_CAP jobs queued or running."""
     key = idem_key()
     if key and (done := store().get_idem(key)) and (resp := replay(done)):
         return key, resp
-    check_capacity()
+    cap, after = int(current_app.config["CLIENT_CAP"]), str(current_app.config["RETRY_AFTER"])
+    if store().active(client()) >= cap:
+        raise APIError(429, "too_many_jobs", f"you already have {cap} jobs queued or running; wait for one to "
+                       f"finish (or cancel one), then retry", headers={"Retry-After": after})
     return key, None
 
 
-def check_capacity() -> None:
+def check_capacity(queue_name: str, params: dict, content: Image.Image | None) -> None:
+    """429 when this job's queue is full (each queue has its own QUEUE_CAP, so a full slow queue never blocks
+    fast jobs); 422 for a Gatys job that cannot finish inside the job time limit on these workers."""
     cap = int(current_app.config["QUEUE_CAP"])
-    if store().queue_depth() >= cap:
+    if store().queue_depth(queue_name) >= cap:
         after = str(current_app.config["RETRY_AFTER"])
-        raise APIError(429, "queue_full", f"the queue is full ({cap} jobs waiting); retry in {after} s",
+        raise APIError(429, "queue_full", f"the {queue_name} queue is full ({cap} jobs waiting); retry in {after} s",
                        headers={"Retry-After": after})
+    if params.get("engine") == "gatys" and params.get("steps") and content is not None:
+        check_gatys_time(int(params["steps"]), int(params.get("size") or 512), content.size)
+
+
+def step_cost() -> float | None:
+    """Seconds per Gatys step per output megapixel: GATYS_STEP_COST, else the slowest live slow-queue worker's
+    warm-up measurement (a job may land on any of them); None when unknown (then nothing is refused)."""
+    if current_app.config.get("GATYS_STEP_COST"):
+        return float(current_app.config["GATYS_STEP_COST"])
+    costs = [w["gatys_step_cost"] for w in store().workers() if w.get("gatys_step_cost")
+             and queue.SLOW_QUEUE in w.get("queues", [])]
+    return max(costs) if costs else None
+
+
+def check_gatys_time(steps: int, size: int, content_size: tuple[int, int]) -> None:
+    cost = step_cost()
+    if not cost:
+        return
+    w, h = content_size
+    mpx = size * size * min(w, h) / max(w, h) / 1e6  # the output: long side `size`, the photo's aspect
+    limit = queue.time_limits()[0]
+    estimate = steps * mpx * cost
+    if estimate > limit:
+        fit = max(1, int(limit / (mpx * cost)))
+        raise APIError(422, "too_slow", f"{steps} steps at {size} px would take about {estimate / 60:.0f} min on "
+                       f"this server, past its {limit // 60} min job limit; use at most {fit} steps at this size, "
+                       "or a smaller size", field="steps", estimate_seconds=round(estimate), max_steps=fit)
 
 
 def submit(kind: str, engine: str, params: dict, content: Image.Image | None, styles: list[Image.Image],
            key: str | None):
     """Store the (clean) inputs, write the record, enqueue by task name: 202 + Location + the job."""
+    check_capacity(params_contract.queue_for(kind, engine), params, content)
     jid = uuid.uuid4().hex
     inputs: dict = {"styles": []}
     if content is not None:

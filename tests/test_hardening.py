@@ -197,3 +197,68 @@ def test_job_errors_carry_no_server_paths_or_exception_text(client, raised, code
     assert "KeyError" not in err["message"] and "secret" not in err["message"]
     if kept:
         assert kept in err["message"]
+
+
+# --- fair queues: a cap per client, a cap per queue, Gatys jobs that cannot finish refused at the door ---------
+
+def fast_job(client, ip="10.0.0.1"):
+    from tests.service_util import image_bytes
+    from tests.test_api import files
+    return client.post("/api/stylize", data=files(content=image_bytes(), engine="fast", preset="3"),
+                       content_type="multipart/form-data", environ_base={"REMOTE_ADDR": ip})
+
+
+def test_one_client_cannot_hold_more_than_its_cap(make):
+    from worker import tasks
+    client = make(CLIENT_CAP=2, RETRY_AFTER=9)
+    first = fast_job(client).json
+    assert fast_job(client).status_code == 202
+    r = fast_job(client)
+    assert r.status_code == 429 and r.json["error"]["code"] == "too_many_jobs" and r.headers["Retry-After"] == "9"
+    assert fast_job(client, ip="10.0.0.2").status_code == 202  # everyone else is served
+    tasks.stylize(first["id"])  # one finishes: room again
+    assert fast_job(client).status_code == 202
+
+
+def test_each_queue_has_its_own_cap(make):
+    from tests.service_util import image_bytes
+    from tests.test_api import post
+    client = make(QUEUE_CAP=2, CLIENT_CAP=100)
+    for _ in range(2):
+        assert post(client, content=image_bytes(), style=image_bytes(), steps="5").status_code == 202
+    r = post(client, content=image_bytes(), style=image_bytes(), steps="5")
+    assert r.status_code == 429 and r.json["error"]["code"] == "queue_full" and "slow" in r.json["error"]["message"]
+    assert fast_job(client).status_code == 202  # a full slow queue does not block the fast one
+
+
+def test_a_gatys_job_that_cannot_finish_in_time_is_refused_at_submit(make, monkeypatch):
+    from tests.service_util import image_bytes
+    from tests.test_api import post
+    monkeypatch.setenv("JOB_TIME_LIMIT", "1800")
+    client = make()
+    gatys = dict(content=image_bytes(size=(400, 300)), style=image_bytes())
+    # unknown cost (no worker has measured one yet): nothing is refused
+    assert post(client, **gatys, steps="1000", size="1024").status_code == 202
+    # a slow-queue worker measured 10 s per step per megapixel: 1000 steps at 1024x768 is ~2.2 h
+    client.app.extensions["jobs"].heartbeat("slow@h", {"queues": ["slow"], "gatys_step_cost": 10.0})
+    r = post(client, **gatys, steps="1000", size="1024")
+    assert r.status_code == 422 and r.json["error"]["code"] == "too_slow", r.json
+    assert r.json["error"]["max_steps"] == int(1740 / (1024 * 768 / 1e6 * 10.0))
+    assert "min" in r.json["error"]["message"]
+    assert post(client, **gatys, steps="100", size="1024").status_code == 202  # ~13 min: fine
+    # a configured cost wins over the measured one
+    assert post(make(GATYS_STEP_COST=100.0), **gatys, steps="100", size="1024").status_code == 422
+
+
+def test_workers_measure_the_gatys_step_cost_without_per_job_overhead():
+    from worker import tasks
+
+    class Fake:  # 2 s per job of fixed cost, then 0.5 s per step per megapixel
+        clock = 0.0
+
+        def run(self, img, styles, size, steps):
+            Fake.clock += 2.0 + steps * 0.5 * size * size / 1e6
+
+    import unittest.mock
+    with unittest.mock.patch.object(tasks.time, "perf_counter", lambda: Fake.clock):
+        assert tasks.measure_gatys(Fake()) == pytest.approx(0.5)

@@ -135,3 +135,17 @@ sys.exit(1 if bad else 0)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "IMPORTED []" in out.stdout
+
+
+def test_store_counts_each_clients_active_jobs(store):
+    a, b, c = rec(client="ip:a"), rec("fast", client="ip:a"), rec(client="ip:b")
+    for r in (a, b, c):
+        store.create(r)
+    assert (store.active("ip:a"), store.active("ip:b"), store.active("ip:z")) == (2, 1, 0)
+    store.start(a["id"], 1)
+    assert store.active("ip:a") == 2  # running still counts
+    store.finish(a["id"], "failed")
+    store.cancel(b["id"])
+    assert store.active("ip:a") == 0 and store.active("ip:b") == 1
+    store.delete(c["id"])
+    assert store.active("ip:b") == 0

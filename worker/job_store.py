@@ -33,6 +33,7 @@ class JobStore:
     def _mutate(self, job_id: str, fn: Mutator) -> Optional[dict]: raise NotImplementedError
     def queued_ahead(self, rec: dict) -> int: raise NotImplementedError
     def queue_depth(self, queue_name: Optional[str] = None) -> int: raise NotImplementedError
+    def active(self, client: str) -> int: raise NotImplementedError  # the client's queued + running jobs
     def claim_idem(self, key: str, job_id: str, ttl: int) -> Optional[str]: raise NotImplementedError
     def get_idem(self, key: str) -> Optional[str]: raise NotImplementedError
     def heartbeat(self, name: str, info: dict) -> None: raise NotImplementedError
@@ -104,6 +105,8 @@ class RedisStore(JobStore):
         pipe.zadd(self._k("jobs"), {rec["id"]: rec["created_at"]})
         if rec["status"] == QUEUED:
             pipe.zadd(self._k("queued", rec["queue"]), {rec["id"]: rec["created_at"]})
+        if rec["status"] not in TERMINAL:
+            pipe.zadd(self._k("active", rec.get("client", "")), {rec["id"]: rec["created_at"]})
         pipe.execute()
 
     def get(self, job_id):
@@ -128,6 +131,8 @@ class RedisStore(JobStore):
             pipe.zadd(self._k("jobs"), {job_id: new["created_at"]})
             if new["status"] != QUEUED:
                 pipe.zrem(self._k("queued", new["queue"]), job_id)
+            if new["status"] in TERMINAL:
+                pipe.zrem(self._k("active", new.get("client", "")), job_id)
         self.r.transaction(tx, key)
         return out[-1] if out else None
 
@@ -138,6 +143,9 @@ class RedisStore(JobStore):
     def queue_depth(self, queue_name=None):
         names = [queue_name] if queue_name else list(queue.QUEUES)
         return sum(self.r.zcard(self._k("queued", q)) for q in names)
+
+    def active(self, client):
+        return int(self.r.zcard(self._k("active", client)))
 
     def claim_idem(self, key, job_id, ttl):
         if self.r.set(self._k("idem", key), job_id, nx=True, ex=ttl):
@@ -165,6 +173,7 @@ class RedisStore(JobStore):
         pipe.zrem(self._k("jobs"), job_id)
         if rec:
             pipe.zrem(self._k("queued", rec["queue"]), job_id)
+            pipe.zrem(self._k("active", rec.get("client", "")), job_id)
         pipe.execute()
 
     def ping(self):
@@ -245,6 +254,11 @@ class SQLiteStore(JobStore):
                                      (queue_name,)).fetchone()
         else:
             row = self._db().execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
+        return int(row[0])
+
+    def active(self, client):
+        row = self._db().execute("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') "
+                                 "AND json_extract(data, '$.client') = ?", (client,)).fetchone()
         return int(row[0])
 
     def claim_idem(self, key, job_id, ttl):

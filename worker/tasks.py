@@ -14,6 +14,7 @@ import mmap
 import os
 import re
 import socket
+import struct
 import threading
 import time
 
@@ -247,9 +248,24 @@ def _hard_time_limit(sender=None, task_id=None, exception=None, args=None, **_):
 # What each queue's jobs need warm: a worker warms only the engines of the queues it consumes.
 WARM_FOR = {queue.FAST_QUEUE: queue.FAST_ENGINES, queue.SLOW_QUEUE: ("gatys", "portrait")}
 
-# Whether this worker's pool child has its models loaded: one byte of anonymous shared memory, made in the parent
-# worker process before it forks the child (-c 1); the child sets it, the parent's heartbeat reports it.
-_ready = mmap.mmap(-1, 1)
+# Whether this worker's pool child has its models loaded (byte 0), and the Gatys seconds per step per megapixel
+# it measured (bytes 8-16): anonymous shared memory, made in the parent worker process before it forks the child
+# (-c 1); the child writes it, the parent's heartbeat reports it (the API refuses Gatys jobs that cannot finish).
+_ready = mmap.mmap(-1, 16)
+COST = struct.Struct("d")
+
+
+def measure_gatys(m, side: int = 256, steps: int = 4) -> float:
+    """Seconds per Gatys step per output megapixel on this worker: the time `steps` more steps add to a run at a
+    modest size (the difference leaves out the per-job costs: style targets, the pyramid). Per pixel a small run
+    costs a little more than a large one: the estimate errs on the safe side."""
+    img = Image.new("RGB", (side, side), (120, 110, 100))
+    times = []
+    for n in (1, 1 + steps):
+        t0 = time.perf_counter()
+        m.run(img, [img], size=side, steps=n)
+        times.append(time.perf_counter() - t0)
+    return max(times[1] - times[0], 1e-6) / steps / (side * side / 1e6)
 
 
 def consumed_queues() -> list[str]:
@@ -261,7 +277,7 @@ def warm(queues=None) -> None:
     tiny = Image.new("RGB", (32, 32), (128, 128, 128))
     runs = {"fast": lambda m: (m.run(tiny, preset=0, size=32), m.run(tiny, tiny, size=32)),
             "translate": lambda m: None,  # its models are the user's own, loaded by name; this imports torch
-            "gatys": lambda m: m.run(tiny, [tiny], size=32, steps=1),
+            "gatys": lambda m: (m.run(tiny, [tiny], size=32, steps=1), COST.pack_into(_ready, 8, measure_gatys(m))),
             "portrait": lambda m: m.run(0, preset=0, size=64)}
     wanted = {e for q in (queue.QUEUES if queues is None else queues) for e in WARM_FOR.get(q, ())}
     t0 = time.perf_counter()
@@ -300,7 +316,9 @@ def _beat(name: str, queues: list[str]) -> None:
         ready = bool(_ready[0])
         if ready != sent or time.time() - last >= 5:
             try:
-                get_store().heartbeat(name, {"queues": queues, "pid": os.getpid(), "ready": ready})
+                cost = COST.unpack_from(_ready, 8)[0] or None
+                get_store().heartbeat(name, {"queues": queues, "pid": os.getpid(), "ready": ready,
+                                             "gatys_step_cost": cost})
                 last, sent = time.time(), ready
             except Exception:  # the store being briefly down must not kill the heartbeat
                 log.warning("heartbeat failed", exc_info=True)
