@@ -76,7 +76,7 @@ export default function PresetGallery({ presets, loading, error, selected, onSel
             accessibilityRole="radio"
             accessibilityLabel={`Style: ${p.name}`}
             aria-checked={on}
-            focusable={i === current}
+            tabIndex={i === current ? 0 : -1}
             onPress={() => onSelect(p.id)}
             style={[styles.tile, width ? { width: tile } : null, on && styles.on]}
           >

@@ -80,7 +80,7 @@ export default function SettingsScreen({ base, apiKey = '', onSave, onSaveKey }:
           style={s.input} onSubmitEditing={save} />
         <Text style={s.muted}>API key: only when the server sets API_KEYS (then every request sends it). Leave empty otherwise.</Text>
         <TextInput testID="api-key" accessibilityLabel="API key" value={keyText} onChangeText={setKeyText}
-          autoCapitalize="none" autoCorrect={false} secureTextEntry placeholder="none" style={s.input} onSubmitEditing={save} />
+          autoCapitalize="none" autoCorrect={false} secureTextEntry placeholder="(no key)" style={s.input} onSubmitEditing={save} />
         <View style={s.row}>
           <Button testID="server-save" kind="primary" label="Save" onPress={save} />
           <Button testID="server-test" label="Test connection" onPress={test} busy={busy} />
