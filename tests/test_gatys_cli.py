@@ -177,3 +177,51 @@ def test_module_entry_point_runs_as_a_process(files):
                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert run.returncode == 0, run.stderr
     assert last_json(run.stdout)["size"] == [32, 21]
+
+
+def test_flags_and_help_come_from_the_request_contract(files, monkeypatch, capsys):
+    from pydantic import Field
+
+    from worker import params
+    from worker.__main__ import parser
+
+    def helptext():  # argparse wraps lines: compare with single spaces
+        return " ".join(parser()._subparsers._group_actions[0].choices["stylize"].format_help().split())
+
+    text = helptext()
+    for name in cli.gatys_fields() + cli.fast_fields():
+        assert "--" + name.replace("_", "-") in text
+    assert "1 to 1000 (default 100)" in text and "0.1 to 4 (default 1.0)" in text  # ranges and defaults
+    assert "{" + ",".join(params.INITS) + "}" in text
+
+    class Gatys(params.Gatys):  # a new parameter: one line in the contract
+        detail: float = Field(0.5, ge=0, le=1, description="how much fine detail")
+
+    monkeypatch.setattr(params, "Gatys", Gatys)
+    text = helptext()
+    assert "--detail X" in text and "how much fine detail: a number from 0 to 1 (default 0.5)" in text
+    seen = {}
+    monkeypatch.setattr(gatys, "run", lambda content, styles, **kw: seen.update(kw) or Image.new("RGB", (8, 8)))
+    tmp, c, s, _ = files
+    assert main(["stylize", c, s, "-o", str(tmp / "o.png"), "--detail", "0.7"]) == 0
+    assert seen["detail"] == 0.7  # it reaches the engine by name
+
+
+def test_preset_by_name_or_id(files, capsys, monkeypatch):
+    tmp, c, _, _ = files
+    seen = []
+
+    class Fake:
+        net = staticmethod(lambda name, dev: None)
+
+        @staticmethod
+        def run(content, style=None, **kw):
+            seen.append(kw["preset"])
+            return Image.new("RGB", (8, 8))
+
+    monkeypatch.setattr(cli, "_fast_engine", lambda: Fake)
+    for value in ("Mosaic", "mosaic", "9", "3:1,12:1"):
+        assert main(["stylize", c, "-o", str(tmp / "o.png"), "--preset", value]) == 0
+    assert seen == [9, 9, 9, "3:0.5,12:0.5"]
+    assert main(["stylize", c, "-o", str(tmp / "o.png"), "--preset", "Nope"]) == 2
+    assert "preset name" in capsys.readouterr().err

@@ -218,3 +218,23 @@ def test_a_trained_generator_paints_portraits_by_name(shapes, tmp_path, monkeypa
     assert Image.open(out).size == (64, 64)
     assert cli(["portrait", "--generator", "nope", "--size", "64", "-o", str(out)]) != 0
     assert "available: mine" in capsys.readouterr().err
+
+
+def test_train_flags_come_from_the_trainer_options(monkeypatch):
+    import dataclasses
+
+    from worker.__main__ import parser
+    from worker.cli import train as train_cli
+    from worker.train import cyclegan, options
+
+    args = parser().parse_args(["train-pix2pix", "--data", "x"])
+    flagged = [f for f in dataclasses.fields(options.Pix2Pix) if f.metadata.get("help")]
+    assert {f.name for f in flagged} >= {"size", "lr", "ngf", "ndf", "downs", "l1", "real_label", "direction"}
+    assert all(getattr(args, f.name) == f.default for f in flagged)  # defaults: the dataclass's, nowhere else
+    assert (args.epochs, args.batch) == (options.RUNS["pix2pix"].epochs, options.RUNS["pix2pix"].batch)
+    seen = {}
+    monkeypatch.setattr(cyclegan, "build", lambda a, b, opt, *rest: seen.update(a=a, b=b, opt=opt))
+    args = parser().parse_args(["train-cyclegan", "--a", "pa", "--b", "pb", "--cycle", "5", "--blocks", "6"])
+    train_cli.build(args, CPU, None)
+    assert seen["a"] == "pa" and seen["b"] == "pb"
+    assert seen["opt"] == cyclegan.Options(cycle=5.0, blocks=6)  # every flag reaches the trainer's options

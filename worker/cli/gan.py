@@ -12,18 +12,19 @@ import random
 import sys
 import time
 
+from worker import params
+from worker.cli.flags import add_flags
+
+PORTRAIT = [n for n in params.Portrait.model_fields if n != "upscale"]  # the contract's fields, as flags
+
 
 def add_arguments(p) -> None:
     # one module serves two commands; the sub-parser's prog ends with the command name
     if _command(p) == "portrait":
         p.add_argument("style", nargs="?", help="style image (omit for a preset)")
         p.add_argument("-o", "--output", required=True)
-        p.add_argument("--seed", type=int, help="face seed (default: random, printed)")
-        p.add_argument("--preset", help="preset id 0..25 or a blend like 3:0.5,12:0.5 (fast engine)")
-        p.add_argument("--engine", choices=("fast", "gatys"), default="fast")
-        p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
-        p.add_argument("--generator", help="a generator made by train-gan (default: the bundled face model)")
-        p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        add_flags(p, params.Portrait, PORTRAIT, helps={"seed": "face seed (default: random, printed)"})
+        p.add_argument("--device", default="auto", choices=params.DEVICES)
         p.add_argument("--json", action="store_true", help="print a JSON summary")
     else:
         p.add_argument("-o", "--output", required=True, help="PNG grid, or a GIF with --interpolate")
@@ -32,7 +33,7 @@ def add_arguments(p) -> None:
         p.add_argument("--interpolate", nargs=2, type=int, metavar=("A", "B"), help="morph from seed A to B")
         p.add_argument("--frames", type=int, default=24, help="GIF frames with --interpolate (default 24)")
         p.add_argument("--scale", type=int, default=2, help="pixel zoom of each 64 px face (default 2)")
-        p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        p.add_argument("--device", default="auto", choices=params.DEVICES)
         p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -66,8 +67,8 @@ def main(args) -> int:
         if hasattr(args, "engine"):
             seed = args.seed if args.seed is not None else random.randrange(2**31)
             style = Image.open(args.style).convert("RGB") if args.style else None
-            out = portrait.run(seed, style, preset=args.preset, engine=args.engine, size=args.size,
-                               device=args.device, generator=args.generator)
+            given = {n: getattr(args, n) for n in PORTRAIT if n != "seed" and getattr(args, n) is not None}
+            out = portrait.run(seed, style, device=args.device, **given)
             out.save(args.output)
             summary = {"output": args.output, "seed": seed, "engine": args.engine, "size": list(out.size)}
         elif args.interpolate:

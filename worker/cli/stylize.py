@@ -7,10 +7,22 @@ import sys
 import time
 from pathlib import Path
 
-ENGINES = ("gatys", "fast")
-DEVICES = ("auto", "cpu", "cuda")
-INITS = ("content", "noise", "style")  # worker.core.gatys.INITS (kept here so --help needs no torch)
+from worker import params
+from worker.cli.flags import add_flags
+
+ENGINES = tuple(e for e in params.ENGINES["stylize"] if e != "translate")  # translate has its own command
 SNAPSHOT_EVERY = 10
+API_ONLY = ("engine", "upscale")  # --engine is this command's own choice; upscaling is the service's
+
+
+def gatys_fields() -> list[str]:
+    """The request contract's Gatys fields, each a flag (the seed here is 0 unless given, so a run repeats)."""
+    return [n for n in params.Gatys.model_fields if n not in API_ONLY]
+
+
+def fast_fields() -> list[str]:
+    """The Fast fields the Gatys ones leave out (preset, strength)."""
+    return [n for n in params.Fast.model_fields if n not in API_ONLY and n not in gatys_fields()]
 
 
 def add_arguments(p) -> None:
@@ -18,24 +30,13 @@ def add_arguments(p) -> None:
     p.add_argument("styles", metavar="STYLE", nargs="*", help="style image file(s); blended by --style-weights")
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="output image file (PNG, JPEG, ...)")
     p.add_argument("--engine", choices=ENGINES, default="gatys", help="gatys (optimisation) or fast (feed-forward)")
-    p.add_argument("--preset", metavar="N", help="fast engine preset id 0..25 or a blend like 3:0.5,12:0.5")
-    p.add_argument("--size", metavar="PX", type=int, default=512, help="output long side in pixels (default 512)")
-    p.add_argument("--steps", metavar="N", type=int,
-                   help="optimiser steps over all scales (gatys; unset options take worker.core.gatys's defaults)")
-    p.add_argument("--style-weights", metavar="W", type=float, nargs="+", help="blend weight per style image")
-    p.add_argument("--content-weight", metavar="X", type=float)
-    p.add_argument("--style-weight", metavar="X", type=float)
-    p.add_argument("--tv-weight", metavar="X", type=float)
-    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours (luminance-only)")
-    p.add_argument("--init", choices=INITS, default="content", help="starting image (default content)")
-    p.add_argument("--style-scale", metavar="X", type=float, default=1.0,
-                   help="style image size relative to the output (default 1.0)")
-    p.add_argument("--seed", metavar="N", type=int, default=0)
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    add_flags(p, params.Gatys, gatys_fields(), helps={"seed": "seed of the noise init (default 0)",
+                                              "style_weights": "blend weight per style image (default: equal)"})
+    add_flags(p, params.Fast, fast_fields())
+    p.add_argument("--device", choices=params.DEVICES, default="auto")
     p.add_argument("--snapshots", metavar="DIR", help=f"write the image every {SNAPSHOT_EVERY} steps here (gatys)")
     p.add_argument("--repeat", metavar="N", type=int, default=1, help="run N times in one process (timing)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
-
 
 
 class Bar:
@@ -123,11 +124,8 @@ def _gatys_job(args, progress):
         if snaps and p.preview is not None:
             p.preview.save(snaps / f"step{p.step:05d}.png")
 
-    def once():
-        return gatys.run(content, styles, style_weights=args.style_weights, size=args.size, steps=args.steps,
-                         content_weight=args.content_weight, style_weight=args.style_weight,
-                         tv_weight=args.tv_weight, preserve_color=args.preserve_color, init=args.init,
-                         style_scale=args.style_scale, seed=args.seed, device=args.device,
+    def once():  # every contract field (None: the engine's default) goes to the engine by name
+        return gatys.run(content, styles, **{n: getattr(args, n) for n in gatys_fields()}, device=args.device,
                          on_progress=on_progress, snapshot_every=SNAPSHOT_EVERY if snaps else 0)
 
     steps = args.steps if args.steps is not None else gatys.defaults()["steps"]
@@ -137,9 +135,8 @@ def _gatys_job(args, progress):
 def _fast_job(args, fast):
     content = _open(args.content)
     style = _open(args.styles[0]) if args.styles else None
-    preset = args.preset
-    if preset is not None and preset.isdigit():
-        preset = int(preset)
+    # an id, a name or a blend, read as the API reads it: the id (int) or a normalised blend of ids
+    preset = params.preset_value(args.preset) if args.preset is not None else None
     t0 = time.perf_counter()
     from worker.device import pick
 
@@ -148,9 +145,11 @@ def _fast_job(args, fast):
         fast.net(name, dev)  # load up front so `seconds` excludes it
     load = time.perf_counter() - t0
 
+    shared = {n: getattr(args, n) for n in ("size", "preserve_color", *fast_fields()) if n != "preset"}
+
     def once():
-        return fast.run(content, style, preset=preset, size=args.size, preserve_color=args.preserve_color,
-                        device=args.device)
+        return fast.run(content, style, preset=preset, device=args.device,
+                        **{k: v for k, v in shared.items() if v is not None})
 
     return once, load, None
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import fields
 from pathlib import Path
+
+from worker.train import options  # torch-free: the flags below need no torch
 
 DEVICES = ("auto", "cpu", "cuda")
 KINDS = {"train-gan": "dcgan", "train-cyclegan": "cyclegan", "train-pix2pix": "pix2pix"}
-DEFAULTS = {  # (size, epochs, batch): the papers' recipes
-    "train-gan": (64, 25, 128),
-    "train-cyclegan": (256, 100, 1),
-    "train-pix2pix": (256, 100, 1),
-}
 
 
 def _command(p) -> str:
@@ -30,7 +28,6 @@ def _command(p) -> str:
 
 def add_arguments(p) -> None:
     cmd = _command(p)
-    size, epochs, batch = DEFAULTS[cmd]
     p.set_defaults(train_command=cmd)
     if cmd == "train-cyclegan":
         p.add_argument("--a", metavar="DIR", required=True, help="folder of domain A images (e.g. photos)")
@@ -39,36 +36,29 @@ def add_arguments(p) -> None:
         p.add_argument("--data", metavar="DIR", required=True,
                        help="folder of images" + (" (input | target side by side)" if cmd == "train-pix2pix" else ""))
     p.add_argument("--out", metavar="NAME", help="model name (default: from the data folder name)")
-    p.add_argument("--size", metavar="PX", type=int, default=size, help=f"training size (default {size})")
-    p.add_argument("--epochs", metavar="N", type=int, default=epochs, help=f"total epochs (default {epochs})")
-    p.add_argument("--batch", metavar="N", type=int, default=batch, help=f"batch size (default {batch})")
+    run = options.RUNS[KINDS[cmd]]
+    p.add_argument("--epochs", metavar="N", type=int, default=run.epochs, help=f"total epochs (default {run.epochs})")
+    p.add_argument("--batch", metavar="N", type=int, default=run.batch, help=f"batch size (default {run.batch})")
     p.add_argument("--steps", metavar="N", type=int, help="stop after N steps in this run (resume later)")
-    p.add_argument("--lr", metavar="X", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
-    p.add_argument("--ngf", metavar="N", type=int, default=64, help="generator width (default 64)")
-    p.add_argument("--ndf", metavar="N", type=int, default=64, help="discriminator width (default 64)")
-    if cmd == "train-gan":
-        p.add_argument("--real-label", metavar="X", type=float, default=0.9,
-                       help="discriminator target for real images; < 1 is label smoothing (default 0.9)")
-    else:
-        p.add_argument("--real-label", metavar="X", type=float, default=1.0,
-                       help="discriminator target for real images; < 1 is label smoothing (default 1.0)")
-    if cmd == "train-cyclegan":
-        p.add_argument("--blocks", metavar="N", type=int, default=9, help="residual blocks (default 9)")
-        p.add_argument("--cycle", metavar="X", type=float, default=10.0, help="cycle loss weight (default 10)")
-        p.add_argument("--identity", metavar="X", type=float, default=0.5,
-                       help="identity loss weight, times --cycle (default 0.5)")
-    if cmd == "train-pix2pix":
-        p.add_argument("--downs", metavar="N", type=int, default=8,
-                       help="U-Net levels: 8 = unet_256, 7 = unet_128; --size must be a multiple of 2**N")
-        p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
-                       help="AtoB: left half -> right half (default)")
-        p.add_argument("--l1", metavar="X", type=float, default=100.0, help="L1 loss weight (default 100)")
+    for f in fields(options.OPTIONS[KINDS[cmd]]):  # the trainer's options with help: flags, defaults, help
+        if f.metadata.get("help"):
+            _flag(p, f)
     p.add_argument("--limit", metavar="N", type=int, help="use at most N images per folder")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="data order and noise seed (default 0)")
     p.add_argument("--run-dir", metavar="DIR", help="checkpoints, samples, losses.png (default var/train/...)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
+
+
+def _flag(p, f) -> None:
+    kind = {"int": int, "float": float}.get(f.type, str)  # annotations are strings (postponed evaluation)
+    extra = {k: v for k, v in f.metadata.items() if k != "help"}
+    default = f"{f.default:g}" if kind is not str else f.default
+    if "choices" not in extra:
+        extra["metavar"] = "N" if kind is int else "X"
+    p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
+                   help=f"{f.metadata['help']} (default {default})", **extra)
 
 
 def default_name(*folders: str) -> str:
@@ -78,23 +68,11 @@ def default_name(*folders: str) -> str:
 
 
 def build(args, device, models_root: Path):
-    cmd = args.train_command
-    if cmd == "train-gan":
-        from worker.train import dcgan
-
-        opt = dcgan.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, lr=args.lr, real_label=args.real_label)
-        return dcgan.build(args.data, opt, device, args.out, models_root, args.limit)
-    if cmd == "train-cyclegan":
-        from worker.train import cyclegan
-
-        opt = cyclegan.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, blocks=args.blocks, lr=args.lr,
-                               cycle=args.cycle, identity=args.identity, real_label=args.real_label)
-        return cyclegan.build(args.a, args.b, opt, device, args.out, models_root, args.limit)
-    from worker.train import pix2pix
-
-    opt = pix2pix.Options(size=args.size, ngf=args.ngf, ndf=args.ndf, downs=args.downs, lr=args.lr, l1=args.l1,
-                          real_label=args.real_label, direction=args.direction)
-    return pix2pix.build(args.data, opt, device, args.out, models_root, args.limit)
+    kind = KINDS[args.train_command]
+    trainer = __import__(f"worker.train.{kind}", fromlist=["build"])
+    opt = trainer.Options(**{f.name: getattr(args, f.name) for f in fields(trainer.Options) if hasattr(args, f.name)})
+    folders = (args.a, args.b) if kind == "cyclegan" else (args.data,)
+    return trainer.build(*folders, opt, device, args.out, models_root, args.limit)
 
 
 def main(args) -> int:

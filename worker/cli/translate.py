@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import sys
 
-DEVICES = ("auto", "cpu", "cuda")
+from worker import params
+from worker.cli.flags import add_flags
 
 
 def add_arguments(p) -> None:
     p.add_argument("content", metavar="CONTENT", nargs="?", help="input image file")
     p.add_argument("-o", "--output", metavar="OUT", help="output image file")
-    p.add_argument("--model", metavar="NAME", help="MODELS_DIR/translate/NAME.{safetensors,pth}")
-    p.add_argument("--size", metavar="PX", type=int, default=512, help="output long side (default 512)")
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    add_flags(p, params.Translate, ["model", "size"],
+              helps={"model": "MODELS_DIR/translate/NAME.{safetensors,pth} (--list shows them)"})
+    p.add_argument("--device", choices=params.DEVICES, default="auto")
     p.add_argument("--list", action="store_true", help="list translate models and trained generators")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -42,7 +43,8 @@ def main(args) -> int:
     try:
         with Image.open(args.content) as img:
             content = ImageOps.exif_transpose(img).convert("RGB")
-        out = translate.run(content, model=args.model, size=args.size, device=args.device)
+        size = {"size": args.size} if args.size is not None else {}
+        out = translate.run(content, model=args.model, device=args.device, **size)
         out.save(args.output)
     except (ValueError, OSError, UnidentifiedImageError) as e:
         print(f"error: {e}", file=sys.stderr)

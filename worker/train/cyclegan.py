@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -18,22 +18,11 @@ import torch.nn.functional as F
 
 from worker.core.cyclegan import PatchDiscriminator, ResnetGenerator, init_weights
 from worker.device import autocast
-from worker.train import data
+from worker.train import data, options
 from worker.train.loop import Task, grid, linear_decay
 
 
-@dataclass
-class Options:
-    size: int = 256
-    ngf: int = 64
-    ndf: int = 64
-    blocks: int = 9
-    lr: float = 2e-4
-    beta1: float = 0.5
-    cycle: float = 10.0  # lambda for |G_B(G_A(a)) - a| and |G_A(G_B(b)) - b|
-    identity: float = 0.5  # times `cycle`, for |G_A(b) - b| and |G_B(a) - a|
-    pool: int = 50
-    real_label: float = 1.0  # < 1 smooths the discriminators' real targets
+Options = options.CycleGAN
 
 
 class Pool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ from torch import nn
 from worker.core.cyclegan import init_weights
 from worker.core.dcgan import NC, NZ, SIZE, Generator, latents
 from worker.device import autocast
-from worker.train import data
+from worker.train import data, options
 from worker.train.loop import Task, grid
 
 SIZES = (SIZE,)  # the generator family's output size
@@ -46,15 +46,8 @@ class Discriminator(nn.Module):
         return self.main(x).flatten()
 
 
-@dataclass
-class Options:
-    size: int = SIZE
-    nz: int = NZ
-    ngf: int = 64
-    ndf: int = 64
-    lr: float = 2e-4
-    beta1: float = 0.5
-    real_label: float = 0.9  # one-sided label smoothing (Salimans et al. 2016)
+Options = options.DCGAN
+assert (Options.size, Options.nz) == (SIZE, NZ), "worker/train/options.py DCGAN must match worker.core.dcgan"
 
 
 def check(opt: Options) -> None:

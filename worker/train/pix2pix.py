@@ -8,7 +8,7 @@ Exports MODELS_DIR/translate/<NAME>.safetensors with the official `unet_256` key
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -17,24 +17,12 @@ import torch.nn.functional as F
 from worker.core.cyclegan import PatchDiscriminator, init_weights
 from worker.core.pix2pix import UnetGenerator, use_batch_stats
 from worker.device import autocast
-from worker.train import data
+from worker.train import data, options
 from worker.train.cyclegan import _centre, save_generator
 from worker.train.loop import Task, grid, linear_decay
 
-DIRECTIONS = ("AtoB", "BtoA")
-
-
-@dataclass
-class Options:
-    size: int = 256
-    ngf: int = 64
-    ndf: int = 64
-    downs: int = 8  # 8: unet_256, 7: unet_128; size must be a multiple of 2**downs
-    lr: float = 2e-4
-    beta1: float = 0.5
-    l1: float = 100.0
-    real_label: float = 1.0
-    direction: str = "AtoB"
+DIRECTIONS = options.DIRECTIONS
+Options = options.Pix2Pix
 
 
 def check(opt: Options) -> None:
