@@ -1,13 +1,14 @@
 """Jobs: the submit path shared by /api/stylize and /api/portrait, and GET/cancel/result/preview by id."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 import uuid
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from PIL import Image
 
 from app import images
@@ -57,6 +58,7 @@ def job_json(rec: dict) -> dict:
 
 
 def idem_key() -> str | None:
+    """The client's Idempotency-Key, scoped to the client (API key or IP): two clients never share a key."""
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
         return None
@@ -64,6 +66,36 @@ def idem_key() -> str | None:
         raise APIError(400, "bad_idempotency_key", "Idempotency-Key: 1 to 200 printable ASCII characters")
     from app import client_id
     return f"{client_id()}:{raw}"
+
+
+def fingerprint() -> str:
+    """What the request asks for, independent of how it was framed (a retried multipart body has a new
+    boundary): the form fields and each file's sha256, or the raw body for JSON."""
+    h = hashlib.sha256()
+    if request.mimetype == "multipart/form-data":
+        for name, value in sorted(request.form.items(multi=True)):
+            h.update(f"f:{name}={value}\n".encode())
+        for name, f in sorted(request.files.items(multi=True), key=lambda kv: kv[0]):
+            h.update(f"u:{name}=".encode() + hashlib.sha256(f.read()).digest())
+            f.seek(0)
+    else:
+        h.update(request.get_data(cache=True))
+    return h.hexdigest()[:32]
+
+
+def idem_answer(value: str):
+    """A retry of a submit another request already made (or is making) with the same key: that job (202), a 422
+    if the body differs, or 409 while the first one is still being written (never a job of its own)."""
+    job_id, _, fp = value.partition(" ")
+    if fp and fp != g.idem_fp:
+        raise APIError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request; "
+                       "use a new key for a new request")
+    for _ in range(25):  # the first request wrote the key, its record follows within moments
+        if (resp := replay(job_id)) is not None:
+            return resp
+        time.sleep(0.2)
+    raise APIError(409, "idempotent_request_in_progress", "a request with this Idempotency-Key is still being "
+                   "processed; retry shortly", headers={"Retry-After": "2"})
 
 
 def replay(job_id: str):
@@ -81,8 +113,10 @@ def admit():
     """The start of every submit: (idempotency key, the replay of the job that key already made, or None);
     raises 429 when this client already has CLIENT_CAP jobs queued or running."""
     key = idem_key()
-    if key and (done := store().get_idem(key)) and (resp := replay(done)):
-        return key, resp
+    if key:
+        g.idem_fp = fingerprint()
+        if done := store().get_idem(key):
+            return key, idem_answer(done)
     cap, after = int(current_app.config["CLIENT_CAP"]), str(current_app.config["RETRY_AFTER"])
     if store().active(client()) >= cap:
         raise APIError(429, "too_many_jobs", f"you already have {cap} jobs queued or running; wait for one to "
@@ -132,6 +166,21 @@ def submit(kind: str, engine: str, params: dict, content: Image.Image | None, st
     """Store the (clean) inputs, write the record, enqueue by task name: 202 + Location + the job."""
     check_capacity(params_contract.queue_for(kind, engine), params, content)
     jid = uuid.uuid4().hex
+    claim = f"{jid} {g.idem_fp}" if key else None
+    # The key is claimed before anything is written: a concurrent duplicate gets the first one's job (or waits
+    # for it); it never makes a second job whose inputs are gone. A submit that fails gives its key back.
+    if key and (winner := store().claim_idem(key, claim, int(current_app.config["RESULT_TTL"]))):
+        return idem_answer(winner)
+    try:
+        return write_and_enqueue(jid, kind, engine, params, content, styles)
+    except BaseException:
+        if key:
+            store().release_idem(key, claim)
+        raise
+
+
+def write_and_enqueue(jid: str, kind: str, engine: str, params: dict, content: Image.Image | None,
+                      styles: list[Image.Image]):
     inputs: dict = {"styles": []}
     if content is not None:
         inputs["content"] = f"uploads/{jid}/content.png"
@@ -139,13 +188,6 @@ def submit(kind: str, engine: str, params: dict, content: Image.Image | None, st
     for i, img in enumerate(styles):
         inputs["styles"].append(f"uploads/{jid}/style{i}.png")
         media().put(inputs["styles"][-1], images.png(img))
-    if key:
-        winner = store().claim_idem(key, jid, int(current_app.config["RESULT_TTL"]))
-        if winner:  # a concurrent retry got there first: drop ours, answer with theirs
-            media().delete_prefix(f"uploads/{jid}")
-            resp = replay(winner)
-            if resp is not None:
-                return resp
     name = queue.PORTRAIT if kind == "portrait" else queue.STYLIZE
     rec = new_record(jid, kind, params_contract.queue_for(kind, engine), params, inputs, client=client())
     store().create(rec)

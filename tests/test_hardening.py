@@ -262,3 +262,61 @@ def test_workers_measure_the_gatys_step_cost_without_per_job_overhead():
     import unittest.mock
     with unittest.mock.patch.object(tasks.time, "perf_counter", lambda: Fake.clock):
         assert tasks.measure_gatys(Fake()) == pytest.approx(0.5)
+
+
+# --- idempotency keys that tell the truth ------------------------------------------------------------------------
+
+def keyed(client, key="k1", ip="10.0.0.1", preset="3", color=(10, 120, 200)):
+    from tests.service_util import image_bytes
+    from tests.test_api import files
+    return client.post("/api/stylize", data=files(content=image_bytes(color=color), engine="fast", preset=preset),
+                       content_type="multipart/form-data", headers={"Idempotency-Key": key},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_a_failed_submit_does_not_poison_its_key(make):
+    client = make()
+    broken = [True]
+
+    def enqueue(*a):
+        if broken[0]:
+            raise ConnectionError("broker down")
+        client.sent.append(a)
+    client.app.config["ENQUEUE"] = enqueue
+    assert keyed(client).status_code == 503
+    broken[0] = False
+    r = keyed(client)  # the retry the 503 asked for
+    assert r.status_code == 202 and r.json["status"] == "queued" and "Idempotent-Replayed" not in r.headers
+    again = keyed(client)
+    assert again.json["id"] == r.json["id"] and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_same_key_different_body_is_422_and_keys_are_per_client(client):
+    first = keyed(client).json
+    same = keyed(client)  # same fields and bytes, a new multipart boundary
+    assert same.status_code == 202 and same.json["id"] == first["id"]
+    for other in (keyed(client, preset="4"), keyed(client, color=(0, 0, 0))):
+        assert other.status_code == 422 and other.json["error"]["code"] == "idempotency_key_reused"
+    elsewhere = keyed(client, ip="10.0.0.9")  # another client's "k1" is another key
+    assert elsewhere.status_code == 202 and elsewhere.json["id"] != first["id"]
+
+
+def test_concurrent_duplicates_make_one_job_that_runs(client, monkeypatch):
+    import threading
+    from worker import tasks
+    media = client.app.extensions["media"]
+    put = media.put
+
+    def slow_put(key, data):  # widen the window between the key's claim and the record
+        time.sleep(0.3)
+        put(key, data)
+    monkeypatch.setattr(media, "put", slow_put)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(keyed(client, key="dup"))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in out] == [202] * 3
+    assert len({r.json["id"] for r in out}) == 1 and len(client.sent) == 1
+    assert tasks.run_job(out[0].json["id"]) == "succeeded"

@@ -149,3 +149,11 @@ def test_store_counts_each_clients_active_jobs(store):
     assert store.active("ip:a") == 0 and store.active("ip:b") == 1
     store.delete(c["id"])
     assert store.active("ip:b") == 0
+
+
+def test_store_releases_an_idempotency_key_only_for_its_holder(store):
+    assert store.claim_idem("k", "job1 fp", 60) is None
+    store.release_idem("k", "job2 fp")  # not the holder: nothing happens
+    assert store.get_idem("k") == "job1 fp"
+    store.release_idem("k", "job1 fp")
+    assert store.get_idem("k") is None and store.claim_idem("k", "job3 fp", 60) is None

@@ -36,6 +36,7 @@ class JobStore:
     def active(self, client: str) -> int: raise NotImplementedError  # the client's queued + running jobs
     def claim_idem(self, key: str, job_id: str, ttl: int) -> Optional[str]: raise NotImplementedError
     def get_idem(self, key: str) -> Optional[str]: raise NotImplementedError
+    def release_idem(self, key: str, value: str) -> None: raise NotImplementedError  # only if it still holds value
     def heartbeat(self, name: str, info: dict) -> None: raise NotImplementedError
     def workers(self, max_age: float = 15.0) -> list[dict]: raise NotImplementedError
     def older_than(self, ts: float) -> list[str]: raise NotImplementedError
@@ -154,6 +155,15 @@ class RedisStore(JobStore):
 
     def get_idem(self, key):
         return self.r.get(self._k("idem", key))
+
+    def release_idem(self, key, value):
+        k = self._k("idem", key)
+
+        def tx(pipe):
+            if pipe.get(k) == value:
+                pipe.multi()
+                pipe.delete(k)
+        self.r.transaction(tx, k)
 
     def heartbeat(self, name, info):
         self.r.hset(self._k("workers"), name, json.dumps({**info, "name": name, "seen": time.time()}))
@@ -280,6 +290,9 @@ class SQLiteStore(JobStore):
         row = self._db().execute("SELECT job_id FROM idem WHERE key = ? AND expires >= ?",
                                  (key, time.time())).fetchone()
         return row[0] if row else None
+
+    def release_idem(self, key, value):
+        self._db().execute("DELETE FROM idem WHERE key = ? AND job_id = ?", (key, value))
 
     def heartbeat(self, name, info):
         self._db().execute("INSERT OR REPLACE INTO workers VALUES (?, ?, ?)",
