@@ -14,6 +14,8 @@ from typing import Optional
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from worker import params
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,9 +55,9 @@ class Settings(BaseSettings):
     MAX_UPLOAD_MB: int = Field(20, ge=1, description="whole request; more is a 413")
     MAX_FORM_PARTS: int = Field(16, ge=1, description="multipart parts per request")
     MAX_PIXELS: int = Field(40_000_000, ge=1, description="decoded pixels per image (the decompression-bomb guard)")
-    MAX_SIZE: int = Field(1024, ge=1, description="output long side, px")
-    MAX_STEPS: int = Field(1000, ge=1, description="Gatys steps per job")
-    MAX_STYLES: int = Field(4, ge=1, description="style images per job")
+    # A deployment may lower the request contract's caps (worker/params.py), never raise them.
+    MAX_SIZE: int = Field(params.MAX_SIZE, ge=1, le=params.MAX_SIZE, description="output long side, px")
+    MAX_STEPS: int = Field(params.MAX_STEPS, ge=1, le=params.MAX_STEPS, description="Gatys steps per job")
     QUEUE_CAP: int = Field(100, ge=1, description="queued jobs per queue (fast, slow); more is a 429 + Retry-After")
     CLIENT_CAP: int = Field(5, ge=1, description="queued + running jobs per client (API key or IP); more is a 429")
     GATYS_STEP_COST: Optional[float] = Field(None, gt=0, description="seconds per Gatys step per megapixel, to "
