@@ -157,3 +157,48 @@ def test_store_releases_an_idempotency_key_only_for_its_holder(store):
     assert store.get_idem("k") == "job1 fp"
     store.release_idem("k", "job1 fp")
     assert store.get_idem("k") is None and store.claim_idem("k", "job3 fp", 60) is None
+
+
+def test_sweep_fails_jobs_stuck_in_queued_or_running(store, monkeypatch):
+    from worker import tasks
+    monkeypatch.setenv("JOB_TIME_LIMIT", "600")
+    now = 1_000_000.0
+    lost = rec(created_at=now - 3600)  # recorded an hour ago, its message never sent
+    waiting = rec(created_at=now - 3600)  # as old, but its message is in the broker: a long queue, not stuck
+    fresh = rec(created_at=now - 5)  # the API may be between the record and the message
+    dead = rec(created_at=now - 2000)
+    alive = rec(created_at=now - 100)
+    for r in (lost, waiting, fresh, dead, alive):
+        store.create(r)
+    store.start(dead["id"], 1)
+    store.start(alive["id"], 2)
+    store.update(dead["id"], started_at=now - 1900)  # past the 600 s hard limit: its worker died
+    store.update(alive["id"], started_at=now - 90)
+    assert tasks.sweep_once(store, lambda: {waiting["id"]}, now=now) == 2
+    assert store.get(lost["id"])["error"]["code"] == "not_enqueued"
+    assert store.get(dead["id"])["error"]["code"] == "worker_lost"
+    assert [store.get(r["id"])["status"] for r in (waiting, fresh, alive)] == ["queued", "queued", "running"]
+    assert tasks.sweep_once(store, lambda: {waiting["id"]}, now=now) == 0  # nothing left to fail
+
+
+@pytest.mark.parametrize("backend", ["filesystem", "redis"])
+def test_broker_message_ids_list_what_the_broker_holds(backend, tmp_path, request):
+    from celery import Celery
+    url = request.getfixturevalue("redis_url") if backend == "redis" else ""
+    sender = Celery("sender")  # its own app (and connection pool) for this broker
+    sender.conf.update(queue.config(url, tmp_path))
+    if url:
+        import redis
+        redis.Redis.from_url(url).delete(*queue.QUEUES, "unacked")
+    try:
+        sender.send_task(queue.STYLIZE, args=["job-a"], task_id="job-a", queue=queue.FAST_QUEUE)
+        sender.send_task(queue.PORTRAIT, args=["job-b"], task_id="job-b", queue=queue.SLOW_QUEUE)
+        assert queue.message_ids(url, tmp_path) == {"job-a", "job-b"}
+    finally:
+        if url:
+            redis.Redis.from_url(url).delete(*queue.QUEUES)
+
+
+def test_beat_sends_the_sweep():
+    cfg = queue.config("", None)
+    assert cfg["beat_schedule"]["sweep"]["task"] == queue.SWEEP and cfg["beat_schedule"]["sweep"]["schedule"] <= 300

@@ -34,6 +34,7 @@ class JobStore:
     def queued_ahead(self, rec: dict) -> int: raise NotImplementedError
     def queue_depth(self, queue_name: Optional[str] = None) -> int: raise NotImplementedError
     def active(self, client: str) -> int: raise NotImplementedError  # the client's queued + running jobs
+    def in_state(self, status: str) -> list[dict]: raise NotImplementedError  # queued or running records
     def claim_idem(self, key: str, job_id: str, ttl: int) -> Optional[str]: raise NotImplementedError
     def get_idem(self, key: str) -> Optional[str]: raise NotImplementedError
     def release_idem(self, key: str, value: str) -> None: raise NotImplementedError  # only if it still holds value
@@ -134,6 +135,10 @@ class RedisStore(JobStore):
                 pipe.zrem(self._k("queued", new["queue"]), job_id)
             if new["status"] in TERMINAL:
                 pipe.zrem(self._k("active", new.get("client", "")), job_id)
+            if new["status"] == RUNNING:
+                pipe.zadd(self._k("running"), {job_id: new["started_at"] or 0})
+            else:
+                pipe.zrem(self._k("running"), job_id)
         self.r.transaction(tx, key)
         return out[-1] if out else None
 
@@ -147,6 +152,16 @@ class RedisStore(JobStore):
 
     def active(self, client):
         return int(self.r.zcard(self._k("active", client)))
+
+    def in_state(self, status):
+        if status == QUEUED:
+            ids = [i for q in queue.QUEUES for i in self.r.zrange(self._k("queued", q), 0, -1)]
+        elif status == RUNNING:
+            ids = self.r.zrange(self._k("running"), 0, -1)
+        else:
+            raise ValueError("in_state lists queued or running jobs")
+        recs = [self.get(i) for i in ids]
+        return [r for r in recs if r and r["status"] == status]
 
     def claim_idem(self, key, job_id, ttl):
         if self.r.set(self._k("idem", key), job_id, nx=True, ex=ttl):
@@ -184,6 +199,7 @@ class RedisStore(JobStore):
         if rec:
             pipe.zrem(self._k("queued", rec["queue"]), job_id)
             pipe.zrem(self._k("active", rec.get("client", "")), job_id)
+        pipe.zrem(self._k("running"), job_id)
         pipe.execute()
 
     def ping(self):
@@ -265,6 +281,12 @@ class SQLiteStore(JobStore):
         else:
             row = self._db().execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
         return int(row[0])
+
+    def in_state(self, status):
+        if status not in (QUEUED, RUNNING):
+            raise ValueError("in_state lists queued or running jobs")
+        return [json.loads(r[0]) for r in
+                self._db().execute("SELECT data FROM jobs WHERE status = ?", (status,)).fetchall()]
 
     def active(self, client):
         row = self._db().execute("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') "

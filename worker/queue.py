@@ -10,6 +10,7 @@ Fast jobs (fast, translate) and long jobs (gatys, portrait) go to separate queue
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STYLIZE = "art.stylize"
 PORTRAIT = "art.portrait"
 CLEANUP = "art.cleanup"
-TASKS = (STYLIZE, PORTRAIT, CLEANUP)
+SWEEP = "art.sweep"  # fails jobs stuck in queued/running (worker/tasks.py sweep)
+TASKS = (STYLIZE, PORTRAIT, CLEANUP, SWEEP)
+SWEEP_EVERY = 60.0
 
 FAST_QUEUE = "fast"
 SLOW_QUEUE = "slow"  # gatys optimisation and portraits
@@ -88,10 +91,11 @@ def config(url: str | None = None, var: str | Path | None = None) -> dict:
         task_time_limit=hard,
         task_default_queue=SLOW_QUEUE,
         task_routes={STYLIZE: {"queue": SLOW_QUEUE}, PORTRAIT: {"queue": SLOW_QUEUE},
-                     CLEANUP: {"queue": FAST_QUEUE}},
+                     CLEANUP: {"queue": FAST_QUEUE}, SWEEP: {"queue": FAST_QUEUE}},
         worker_enable_remote_control=bool(url),  # the filesystem transport has no broadcast worth polling
         worker_hijack_root_logger=False,
-        beat_schedule={"cleanup": {"task": CLEANUP, "schedule": float(settings.get().CLEANUP_EVERY)}},
+        beat_schedule={"cleanup": {"task": CLEANUP, "schedule": float(settings.get().CLEANUP_EVERY)},
+                       "sweep": {"task": SWEEP, "schedule": SWEEP_EVERY}},
         timezone="UTC",
     )
 
@@ -124,3 +128,29 @@ def broker_ok(url: str | None = None, var: str | Path | None = None) -> tuple[bo
             return False, f"redis unreachable: {e}"
     box = (Path(var) if var else var_dir()) / "broker" / "queue"
     return (os.access(box, os.W_OK), "filesystem")
+
+
+def message_ids(url: str | None = None, var: str | Path | None = None) -> set[str]:
+    """The ids (= job ids) of the task messages the broker holds: waiting in a queue, or (Redis) delivered to a
+    worker and not yet acked. The sweeper fails a long-queued job whose message is not among them."""
+    url = redis_url() if url is None else (url or None)
+    ids: set[str] = set()
+    if url:
+        import redis
+        r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        try:
+            raw = [m for q in QUEUES for m in r.lrange(q, 0, -1)]
+            raw += [json.loads(v)[0] for v in r.hvals("unacked")]  # [message, exchange, routing key]
+        finally:
+            r.close()
+        for m in raw:
+            msg = json.loads(m) if isinstance(m, (bytes, str)) else m
+            ids.add(msg.get("headers", {}).get("id"))
+    else:
+        for f in ((Path(var) if var else var_dir()) / "broker" / "queue").glob("*.msg"):
+            try:
+                ids.add(json.loads(f.read_text()).get("headers", {}).get("id"))
+            except (OSError, ValueError):  # taken by a worker meanwhile, or half written
+                continue
+    ids.discard(None)
+    return ids

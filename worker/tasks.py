@@ -3,7 +3,7 @@
 Tasks get ids, never bytes. Engines (and torch) are imported inside the pool process on first use and keep their
 models cached there, so the parent worker process never touches torch or CUDA. Failures end in a clear
 error code on the job record: canceled, time_limit, out_of_memory, invalid_params, models_missing,
-input_missing, redelivery_limit, internal.
+input_missing, redelivery_limit, worker_lost, not_enqueued (the periodic sweep), internal.
 """
 from __future__ import annotations
 
@@ -234,6 +234,38 @@ def portrait(job_id: str) -> str:
 def cleanup() -> int:
     ttl = settings.get().RESULT_TTL
     return cleanup_storage(get_store(), get_storage(), ttl)
+
+
+QUEUED_GRACE = 600.0  # s: a queued record this old whose message the broker does not hold never will run
+
+
+def sweep_once(store, message_ids, now: float | None = None) -> int:
+    """Fail the jobs stuck for good: running past the hard time limit (its worker or host died without a
+    word: the limit would have ended it otherwise), or queued for QUEUED_GRACE with no message in the broker
+    (the record was written, the message never sent or lost). Returns how many it failed."""
+    now = time.time() if now is None else now
+    hard = queue.time_limits()[1]
+    n = 0
+    for rec in store.in_state("running"):
+        if now - (rec.get("started_at") or rec["created_at"]) > hard + 120:
+            n += end(store, rec["id"], "failed", "worker_lost", "the worker running this job stopped without "
+                     "finishing it; submit it again") == "failed"
+    old = [r for r in store.in_state("queued") if now - r["created_at"] > QUEUED_GRACE]
+    if old:
+        held = message_ids()  # listed after the records: a message sent meanwhile is seen
+        for rec in old:
+            if rec["id"] not in held:
+                n += end(store, rec["id"], "failed", "not_enqueued", "the job was recorded but its queue "
+                         "message was lost, so no worker will run it; submit it again") == "failed"
+    return n
+
+
+@app.task(name=queue.SWEEP)
+def sweep() -> int:
+    n = sweep_once(get_store(), queue.message_ids)
+    if n:
+        log.warning("sweep: failed %d stuck job(s)", n)
+    return n
 
 
 @signals.task_failure.connect
