@@ -99,12 +99,15 @@ def print_child(side: int, path: str, preset: str) -> None:
 
     base = plain(Path(path), side // 4, preset)
     tiles = []
-    t = time.perf_counter()
+    t, use = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = use.ru_utime + use.ru_stime
     out = upscale.run(base, 4, on_progress=lambda p: tiles.append(p.total))
     secs = time.perf_counter() - t
     dev = devices.pick("auto")
     precision = "fp16" if dev.type == "cuda" else ("bf16" if upscale.CPU_BF16 and devices.bf16_ok(dev) else "fp32")
-    print(json.dumps({"seconds": round(secs, 1), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": round(secs, 1), "cpu_seconds": round(use.ru_utime + use.ru_stime - cpu0, 1),
+                      "peak_rss_mb": use.ru_maxrss // 1024,
                       "size": list(out.size), "from": list(base.size), "tiles": tiles[-1] if tiles else 0,
                       "device": str(dev), "precision": precision, "threads": torch.get_num_threads()}))
 
@@ -125,7 +128,9 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child", "--print", str(args.print_side), "--images", args.images[0],
                "--preset", args.preset]
         res = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-        print(f"print {res['size'][0]}x{res['size'][1]} from {res['from'][0]}x{res['from'][1]}: {res['seconds']} s, "
+        # cpu_seconds / threads: what the wall time would be with the cores to itself (a shared box is slower)
+        print(f"print {res['size'][0]}x{res['size'][1]} from {res['from'][0]}x{res['from'][1]}: {res['seconds']} s "
+              f"({res['cpu_seconds']} CPU s), "
               f"peak RSS {res['peak_rss_mb']} MB, {res['tiles']} tiles, {res['device']} {res['precision']}, "
               f"{res['threads']} threads")
 
