@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
                       swallow_errors=True, default_limits=[limit("RATE_LIMIT")],
                       default_limits_exempt_when=lambda: not current_app.config["RATE_LIMIT"])
     from app import docs, generators, health, jobs, portrait, snack, styles, stylize, web
+    app.after_request(web.security_headers)  # nosniff, a CSP, frame-ancestors: on every response
     for mod in (stylize, portrait):
         limiter.limit(limit("RATE_LIMIT_SUBMIT"), methods=["POST"],
                       exempt_when=lambda: not current_app.config["RATE_LIMIT_SUBMIT"])(mod.bp)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -320,3 +323,99 @@ def test_concurrent_duplicates_make_one_job_that_runs(client, monkeypatch):
     assert [r.status_code for r in out] == [202] * 3
     assert len({r.json["id"] for r in out}) == 1 and len(client.sent) == 1
     assert tasks.run_job(out[0].json["id"]) == "succeeded"
+
+
+# --- safe defaults: security headers on every response, a CSP the web app works under, no file-existence oracle --
+
+def test_security_headers_on_every_kind_of_response(make, tmp_path):
+    web = tmp_path / "dist"
+    web.mkdir()
+    (web / "index.html").write_text("<html>app</html>")
+    client = make(WEB_DIR=str(web))
+    job = client.post("/api/portrait", json={"seed": 1, "preset": 3}).json
+    for path in ("/api/health", job["urls"]["get"], job["urls"]["result"], "/api/jobs/nope", "/", "/some/route",
+                 "/api/docs", "/api/openapi.json"):
+        r = client.get(path)
+        csp = r.headers.get("Content-Security-Policy", "")
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", path
+        assert "frame-ancestors 'none'" in csp and r.headers.get("X-Frame-Options") == "DENY", path
+        if path.startswith("/api/") and path != "/api/docs":
+            assert "default-src 'none'" in csp, path  # JSON and images: nothing runs
+    assert "script-src 'self';" in client.get("/").headers["Content-Security-Policy"]  # no inline scripts
+
+
+def test_result_and_preview_are_served_with_their_real_type(client):
+    from tests.test_api import submit_ok
+    from worker import tasks
+    job = submit_ok(client, engine="fast", preset="3")
+    assert tasks.run_job(job["id"]) == "succeeded"
+    png = client.get(job["urls"]["result"])
+    jpg = client.get(job["urls"]["result"] + "?format=jpeg")
+    assert png.mimetype == "image/png" and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert jpg.mimetype == "image/jpeg" and jpg.data[:3] == b"\xff\xd8\xff"
+    assert png.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_web_catch_all_does_not_tell_which_files_exist_outside_its_folder(make, tmp_path):
+    web = tmp_path / "site" / "dist"
+    web.mkdir(parents=True)
+    (web / "index.html").write_text("<html>shell</html>")
+    (web / "app.js").write_text("js")
+    (tmp_path / "site" / "secret.txt").write_text("secret")
+    client = make(WEB_DIR=str(web))
+    outside = client.get("/..%2fsecret.txt")
+    nowhere = client.get("/..%2fno-such-file.txt")
+    assert (outside.status_code, outside.data) == (nowhere.status_code, nowhere.data) == (200, b"<html>shell</html>")
+    assert client.get("/app.js").data == b"js"
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_the_web_app_works_under_its_csp_in_chromium(tmp_path):
+    """The real web build served by the API under gunicorn, in Debian's Chromium: the app renders, loads the
+    presets (an API call) and their thumbnails (images), the Swagger UI renders, and no CSP violation fires."""
+    from tests.harness import free_port
+    dist = ROOT / "mobile" / "dist"
+    for what, there, fix in (("the web build", (dist / "index.html").is_file(), "run `make web`"),
+                             ("chromium", Path(CHROMIUM).exists(), "apt-get install chromium (`make test` does)")):
+        if not there:
+            if os.environ.get("CI"):
+                pytest.fail(f"{what} is missing: {fix}")
+            pytest.skip(f"{what} is missing: {fix}")
+    from playwright.sync_api import sync_playwright
+    port = free_port()
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "WEB_DIR": str(dist), "RATE_LIMIT": "", "REDIS_URL": ""}
+    api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
+                            f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        end = time.time() + 60
+        while time.time() < end:
+            try:
+                urllib.request.urlopen(url + "/api/health", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # answering (503 without workers is fine here)
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                          "--disable-dev-shm-usage"])
+            page = browser.new_page()
+            page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                                 "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+            page.goto(url + "/")
+            page.locator('[data-testid="preset-0"]:visible').first.wait_for(timeout=60_000)
+            page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"preset-0\"] img')]"
+                                   ".some(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+            app_violations = page.evaluate("window.__csp")
+            page.goto(url + "/api/docs")
+            page.locator(".swagger-ui .info").wait_for(timeout=30_000)
+            docs_violations = page.evaluate("window.__csp")
+            browser.close()
+        assert app_violations == [] and docs_violations == []
+    finally:
+        api.terminate()
+        api.wait(15)
