@@ -23,7 +23,7 @@ export default function App() {
   const [tab, setTab] = useState<Tab>('stylize');
   const [open, setOpen] = useState<Open | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
-  const [portrait, setPortrait] = useState<{ nonce: number; seed?: number }>({ nonce: 0 });
+  const [portrait, setPortrait] = useState<{ nonce: number; seed?: number | null; photo?: Picked | null; notice?: string | null }>({ nonce: 0 });
   const styles = useStyles(base, apiKey);
 
   // Start: the server URL and the history; a job that was still running when the app closed is opened again.
@@ -58,16 +58,18 @@ export default function App() {
 
   const runAgain = useCallback((e: Entry) => {
     setOpen(null);
+    // A web blob: URL without its File died with the page it came from: pick the photo again then.
+    const alive = (p?: Picked | null) => (p && (p.file || !p.uri.startsWith('blob:')) ? p : null);
     if (e.kind === 'portrait') {
-      setPortrait((p) => ({ nonce: p.nonce + 1, seed: e.seed }));
+      const lostPhoto = e.seed == null && e.content && !alive(e.content);
+      setPortrait((p) => ({ nonce: p.nonce + 1, seed: e.seed, photo: alive(e.content),
+        notice: lostPhoto ? 'Your photo could not be kept after the page was reloaded (a browser forgets picked files): pick it again.' : null }));
       setTab('portrait');
     } else {
-      // A web blob: URL without its File died with the page it came from: pick the photo again then.
-      const alive = (p?: Picked | null) => (p && (p.file || !p.uri.startsWith('blob:')) ? p : null);
       const lost = [e.content && !alive(e.content) ? 'photo' : null, e.style && !alive(e.style) ? 'style image' : null]
         .filter(Boolean).join(' and ');
       setDraft({ nonce: Date.now(), content: alive(e.content), style: alive(e.style), preset: e.preset ?? null,
-        engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null,
+        engine: e.engine, strength: e.strength, size: e.size, steps: e.steps ?? null, model: e.model ?? null, upscale: e.upscale,
         notice: lost ? `The settings of that job are filled in. Your ${lost} could not be kept after the page was reloaded (a browser forgets picked files): pick it again.` : null });
       setTab('stylize');
     }
@@ -113,7 +115,8 @@ export default function App() {
             <StylizeScreen base={base} styles={styles} draft={draft} onSubmitted={submitted} />
           </View>
           <View style={show('portrait')}>
-            <PortraitScreen key={portrait.nonce} seed0={portrait.seed} base={base} styles={styles} onSubmitted={submitted} />
+            <PortraitScreen key={portrait.nonce} seed0={portrait.seed} photo0={portrait.photo} notice0={portrait.notice}
+              base={base} styles={styles} onSubmitted={submitted} />
           </View>
           {!open && tab === 'history' ? (
             <HistoryScreen history={history} onOpen={(entry) => setOpen({ entry })}

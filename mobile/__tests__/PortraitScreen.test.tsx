@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
 import React from 'react';
 import * as api from '../src/lib/api';
+import * as images from '../src/lib/images';
 import PortraitScreen from '../src/screens/PortraitScreen';
 import { job, stylesState } from './helpers';
 
@@ -33,4 +34,36 @@ test('a submit error is shown with retry', async () => {
   fireEvent.press(screen.getByTestId('portrait-generate'));
   await waitFor(() => expect(screen.getByTestId('portrait-error')).toHaveTextContent(/queue is unreachable/));
   expect(screen.getByTestId('portrait-error-retry')).toBeTruthy();
+});
+
+test('From a photo: pick one, paint it (photo, no seed); the job is named from it', async () => {
+  const submit = jest.spyOn(api, 'submitPortrait').mockResolvedValue(job('queued', 0, 0, { kind: 'portrait' }));
+  const onSubmitted = jest.fn();
+  render(<PortraitScreen base="http://s" styles={stylesState()} onSubmitted={onSubmitted} seed0={7} />);
+  fireEvent.press(screen.getByTestId('portrait-from-photo'));
+  expect(screen.getByTestId('portrait-from-photo')).toBeChecked();
+  fireEvent.press(screen.getByTestId('preset-3'));
+  expect(screen.getByTestId('portrait-generate')).toBeDisabled();
+  expect(screen.getByTestId('portrait-hint')).toHaveTextContent('Pick a photo of a face.');
+  const me = { uri: 'file:///me.jpg', name: 'me.jpg', type: 'image/jpeg', width: 600, height: 800 };
+  (images.pickImage as jest.Mock).mockResolvedValueOnce(me);
+  fireEvent.press(screen.getByTestId('portrait-photo-pick'));
+  await waitFor(() => expect(screen.getByLabelText('Your portrait photo')).toBeTruthy());
+  expect(images.pickImage).toHaveBeenCalledWith('library');
+  fireEvent.press(screen.getByTestId('portrait-generate'));
+  await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ seed: null, photo: me, preset: 3 });
+  expect(onSubmitted.mock.calls[0][0]).toMatchObject({ kind: 'portrait', seed: null, content: me });
+});
+
+test('print size: x2 and x4 offered, sent as upscale', async () => {
+  const submit = jest.spyOn(api, 'submitPortrait').mockResolvedValue(job('queued', 0, 0, { kind: 'portrait' }));
+  render(<PortraitScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} seed0={7} />);
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  fireEvent.press(screen.getByTestId('upscale-4'));
+  expect(screen.getByTestId('upscale-4')).toHaveTextContent('×4 · 2048 px');
+  fireEvent.press(screen.getByTestId('portrait-generate'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ seed: 7, upscale: 4 });
 });

@@ -171,3 +171,36 @@ test('run again after a reload: the settings come back and the notice says the p
   await pickPhoto();
   expect(screen.queryByTestId('draft-notice')).toBeNull();
 });
+
+test('the vintage photo model (GET /api/generators) is a third engine: no style needed, model sent', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  const onSubmitted = jest.fn();
+  const models = fixtures.generators.translate;
+  render(<StylizeScreen base="http://s" styles={stylesState({ models })} onSubmitted={onSubmitted} />);
+  await pickPhoto();
+  expect(screen.getByTestId('engine-translate')).toHaveTextContent(/Vintage photo/);
+  fireEvent.press(screen.getByTestId('engine-translate'));
+  expect(screen.getByTestId('translate-note')).toHaveTextContent(/photo -> vintage photo/);
+  expect(screen.queryByTestId('preset-0')).toBeNull();
+  expect(screen.getByTestId('submit')).toBeEnabled();
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(onSubmitted).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toEqual({ content: photo, engine: 'translate', model: 'vintage', size: 512, upscale: 1 });
+  expect(onSubmitted.mock.calls[0][0]).toMatchObject({ engine: 'translate', model: 'vintage', styleName: 'Vintage photo' });
+});
+
+test('no translate models on the server: no third engine', () => {
+  render(<StylizeScreen base="http://s" styles={stylesState({ models: [] })} onSubmitted={jest.fn()} />);
+  expect(screen.queryByTestId('engine-translate')).toBeNull();
+});
+
+test('a preset starts at its own default strength (the server\'s)', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  const presets = [{ id: 5, name: 'Soft', thumbnail: 'http://s/api/styles/5.jpg', strength: 0.6 }];
+  render(<StylizeScreen base="http://s" styles={stylesState({ presets })} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-5'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ preset: 5, strength: 0.6 });
+});

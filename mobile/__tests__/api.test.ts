@@ -38,7 +38,9 @@ test('getStyles reads the recorded answer: thumbnails are the route that exists 
   global.fetch = jest.fn(() => respond(200, fixtures.styles)) as any;
   const list = await api.getStyles('http://srv');
   expect(list).toHaveLength(fixtures.styles.count);
-  expect(list[3]).toEqual({ id: 3, name: fixtures.styles.styles[3].name, thumbnail: 'http://srv/api/styles/3.jpg' });
+  expect(list[3]).toEqual({ id: 3, name: fixtures.styles.styles[3].name, thumbnail: 'http://srv/api/styles/3.jpg',
+    strength: fixtures.styles.styles[3].strength });
+  expect(list.map((p) => p.name)).not.toContain('Style 3'); // the server's preset names
 });
 
 test('every request sends the API key as a Bearer token once set', async () => {
@@ -125,6 +127,29 @@ test('stylize form: own style image wins over a preset; gatys sends steps, not s
     content: { uri: content.uri, name: 'a.jpg', type: 'image/jpeg' },
     style: { uri: 'file:///s.png', name: 's.png', type: 'image/png' }, engine: 'gatys', size: '512', steps: '40',
   });
+});
+
+test('translate: content, model and size only; print size (upscale) when above 1', async () => {
+  const form = await api.stylizeForm({ content, engine: 'translate', model: fixtures.generators.translate[0].name, preset: 3,
+    strength: 0.5, size: 512, upscale: 2 });
+  expect(fields(form)).toEqual({
+    content: { uri: content.uri, name: 'a.jpg', type: 'image/jpeg' }, engine: 'translate', size: '512', upscale: '2', model: 'vintage',
+  });
+  const plain = await api.stylizeForm({ content, preset: 7, engine: 'fast', size: 256, upscale: 1 });
+  expect(fields(plain)).not.toHaveProperty('upscale');
+});
+
+test('the translate models come from GET /api/generators', async () => {
+  global.fetch = jest.fn(() => respond(200, fixtures.generators)) as any;
+  expect(await api.getTranslateModels('http://srv')).toEqual([
+    expect.objectContaining({ name: 'vintage', direction: fixtures.generators.translate[0].direction })]);
+});
+
+test('portrait "From a photo": the photo instead of a seed', async () => {
+  const photo = { uri: 'file:///me.jpg', name: 'me.jpg', type: 'image/jpeg' };
+  const form = await api.portraitForm({ seed: null, photo, preset: 2, engine: 'fast', size: 256, upscale: 4 });
+  expect(fields(form)).toEqual({ photo: { uri: photo.uri, name: 'me.jpg', type: 'image/jpeg' }, preset: '2', engine: 'fast',
+    size: '256', upscale: '4' });
 });
 
 test('portrait form carries the seed and a preset', async () => {

@@ -1,5 +1,6 @@
 import React, { useState } from 'react';
 import { Pressable, StyleSheet, Text, TextInput, View } from 'react-native';
+import { MAX_OUTPUT, Upscale } from '../lib/api';
 import { colors, space } from '../lib/theme';
 
 export const SIZES = [256, 384, 512, 768, 1024];
@@ -19,10 +20,14 @@ type Props = {
   onSize: (n: number) => void;
   steps: string; // text, '' = the server's default
   onSteps?: (s: string) => void; // shown only when steps apply (Best quality)
+  upscale?: Upscale;
+  onUpscale?: (u: Upscale) => void; // print size, when given
 };
 
+export const UPSCALES: Upscale[] = [1, 2, 4];
+
 /** Folded by default: output size, and optimisation steps for the Gatys engine. */
-export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props) {
+export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale = 1, onUpscale }: Props) {
   const [open, setOpen] = useState(false);
   return (
     <View style={styles.wrap}>
@@ -42,6 +47,20 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps }: Props)
               </Pressable>
             ))}
           </View>
+          {onUpscale ? (
+            <>
+              <Text style={styles.label}>Print size: the painting enlarged with Real-ESRGAN (slower; at most {MAX_OUTPUT} px)</Text>
+              <View accessibilityRole="radiogroup" accessibilityLabel="Print size" style={styles.row}>
+                {UPSCALES.filter((u) => size * u <= MAX_OUTPUT).map((u) => (
+                  <Pressable key={u} testID={`upscale-${u}`} accessibilityRole="radio" aria-checked={u === upscale}
+                    accessibilityLabel={u === 1 ? 'As painted' : `${u} times larger, ${size * u} pixels`}
+                    onPress={() => onUpscale(u)} style={[styles.chip, u === upscale && styles.on]}>
+                    <Text style={[styles.chipText, u === upscale && styles.onText]}>{u === 1 ? 'As painted' : `×${u} · ${size * u} px`}</Text>
+                  </Pressable>
+                ))}
+              </View>
+            </>
+          ) : null}
           {onSteps ? (
             <>
               <Text style={styles.label}>Steps, {STEPS.min} to {STEPS.max} (empty: the server's default; more is slower and finer)</Text>

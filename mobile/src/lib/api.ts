@@ -18,12 +18,19 @@ export type Job = {
   urls: { get: string; result: string; preview: string; cancel: string; face?: string; content?: string };
 };
 
-export type Preset = { id: number; name: string; thumbnail: string };
+export type Preset = { id: number; name: string; thumbnail: string; strength?: number };
+
+/** A translate model (GET /api/generators: CycleGAN / pix2pix in MODELS_DIR/translate, e.g. the bundled vintage). */
+export type TranslateModel = { name: string; direction?: string; family?: string; size?: number };
+
+/** Print size: the result enlarged 2x or 4x (Real-ESRGAN) after painting; size x upscale at most MAX_OUTPUT. */
+export type Upscale = 1 | 2 | 4;
+export const MAX_OUTPUT = 4096;
 
 // A picked (and maybe resized) image, ready to upload. `file` is the browser's File/Blob on web.
 export type Picked = { uri: string; name: string; type: string; width?: number; height?: number; file?: Blob };
 
-export type Engine = 'fast' | 'gatys';
+export type Engine = 'fast' | 'gatys' | 'translate';
 
 export type StylizeInput = {
   content: Picked;
@@ -33,14 +40,18 @@ export type StylizeInput = {
   strength?: number;
   size?: number;
   steps?: number | null;
+  model?: string | null; // engine=translate
+  upscale?: Upscale;
 };
 
 export type PortraitInput = {
-  seed: number;
+  seed?: number | null; // a generated face; or
+  photo?: Picked | null; // the user's own photo ("From a photo")
   style?: Picked | null;
   preset?: number | null;
   engine: Engine;
   size?: number;
+  upscale?: Upscale;
 };
 
 export class ApiError extends Error {
@@ -140,7 +151,15 @@ export async function getStyles(base: string): Promise<Preset[]> {
     id: Number(s.id),
     name: String(s.name ?? `Style ${s.id}`),
     thumbnail: absolute(base, String(s.thumbnail ?? `/api/styles/${s.id}.jpg`)),
+    strength: typeof s.strength === 'number' ? s.strength : undefined,
   }));
+}
+
+/** GET /api/generators' translate models (app/generators.py; fixtures/generators.json). */
+export async function getTranslateModels(base: string): Promise<TranslateModel[]> {
+  const body = await call(base, '/api/generators');
+  return (body?.translate ?? []).map((m: any) => ({ name: String(m.name), direction: m.direction ?? undefined,
+    family: m.family ?? undefined, size: m.size ?? undefined }));
 }
 
 /** GET /api/health (app/health.py; fixtures/health.json). */
@@ -195,10 +214,15 @@ function put(form: FormData, name: string, value: unknown) {
 export async function stylizeForm(input: StylizeInput): Promise<FormData> {
   const form = new FormData();
   await appendImage(form, 'content', input.content);
-  if (input.style) await appendImage(form, 'style', input.style);
-  else put(form, 'preset', input.preset);
   put(form, 'engine', input.engine);
   put(form, 'size', input.size);
+  if (input.upscale && input.upscale > 1) put(form, 'upscale', input.upscale);
+  if (input.engine === 'translate') { // a model paints in its own style: no style, preset or strength
+    put(form, 'model', input.model);
+    return form;
+  }
+  if (input.style) await appendImage(form, 'style', input.style);
+  else put(form, 'preset', input.preset);
   if (input.engine === 'fast') put(form, 'strength', input.strength);
   else put(form, 'steps', input.steps);
   return form;
@@ -206,11 +230,13 @@ export async function stylizeForm(input: StylizeInput): Promise<FormData> {
 
 export async function portraitForm(input: PortraitInput): Promise<FormData> {
   const form = new FormData();
-  put(form, 'seed', input.seed);
+  if (input.photo) await appendImage(form, 'photo', input.photo); // a photo or a seed, never both
+  else put(form, 'seed', input.seed);
   if (input.style) await appendImage(form, 'style', input.style);
   else put(form, 'preset', input.preset);
   put(form, 'engine', input.engine);
   put(form, 'size', input.size);
+  if (input.upscale && input.upscale > 1) put(form, 'upscale', input.upscale);
   return form;
 }
 

@@ -17,7 +17,9 @@ export type Entry = {
   strength?: number;
   size?: number;
   steps?: number | null;
-  seed?: number;
+  seed?: number | null; // a portrait's generated face; null: painted from the user's photo (content)
+  model?: string | null; // engine=translate
+  upscale?: 1 | 2 | 4;
   content?: Picked | null; // uri/name/type only (a web File does not survive a reload)
   style?: Picked | null;
   error?: string | null;

@@ -9,6 +9,7 @@ export function fileName(e: Pick<Entry, 'kind' | 'styleName' | 'seed' | 'created
   const d = new Date(e.createdAt);
   const p = (n: number) => String(n).padStart(2, '0');
   const when = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}`;
-  const what = e.kind === 'portrait' ? `portrait-${e.seed ?? ''}-${slug(e.styleName ?? 'style')}` : slug(e.styleName ?? 'style');
+  const face = e.seed == null ? 'photo' : String(e.seed);
+  const what = e.kind === 'portrait' ? `portrait-${face}-${slug(e.styleName ?? 'style')}` : slug(e.styleName ?? 'style');
   return `neural-art_${what}_${when}.${ext}`;
 }

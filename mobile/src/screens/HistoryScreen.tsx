@@ -40,7 +40,7 @@ export default function HistoryScreen({ history, onOpen, onClear }: Props) {
     <View style={s.wrap}>
       {history.map((e) => {
         const uri = thumb(e);
-        const what = e.kind === 'portrait' ? `Portrait #${e.seed}` : e.styleName ?? 'Stylize';
+        const what = e.kind === 'portrait' ? (e.seed == null ? 'Portrait from a photo' : `Portrait #${e.seed}`) : e.styleName ?? 'Stylize';
         const when = new Date(e.createdAt).toLocaleString();
         return (
           <Pressable key={e.id} testID={`history-item-${e.id}`} accessibilityRole="button"
@@ -49,7 +49,7 @@ export default function HistoryScreen({ history, onOpen, onClear }: Props) {
             <Thumb uri={uri} />
             <View style={s.text}>
               <Text style={s.title} numberOfLines={1}>{what}</Text>
-              <Text style={s.muted} numberOfLines={1}>{e.engine === 'gatys' ? 'Best quality' : 'Fast'} · {when}</Text>
+              <Text style={s.muted} numberOfLines={1}>{e.engine === 'gatys' ? 'Best quality' : e.engine === 'translate' ? 'Photo model' : 'Fast'} · {when}</Text>
             </View>
             <Text testID={`history-status-${e.id}`} style={[s.badge, e.status === 'failed' && s.bad]}>{LABEL[e.status] ?? e.status}</Text>
           </Pressable>

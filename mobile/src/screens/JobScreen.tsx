@@ -106,15 +106,18 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
 
   const done = job ? TERMINAL.includes(job.status) : false;
   const gone = netError?.status === 404;
-  const title = entry.kind === 'portrait' ? `Portrait · face #${entry.seed}` : `Stylize · ${entry.styleName ?? 'style'}`;
-  const engineName = entry.engine === 'gatys' ? 'Best quality' : 'Fast';
+  const fromPhoto = entry.kind === 'portrait' && entry.seed == null;
+  const title = entry.kind === 'portrait' ? (fromPhoto ? 'Portrait · from your photo' : `Portrait · face #${entry.seed}`)
+    : `Stylize · ${entry.styleName ?? 'style'}`;
+  const engineName = entry.engine === 'gatys' ? 'Best quality' : entry.engine === 'translate' ? 'Photo model' : 'Fast';
+  const printSize = entry.upscale && entry.upscale > 1 ? ` · print ×${entry.upscale}` : '';
   // The "before": a portrait's face (the job's urls.face; else a fast portrait's only snapshot, the raw face);
   // a photo the server keeps (urls.content), else the photo picked on this device while it is still there.
   const face = job?.urls.face ? absolute(base, job.urls.face) : null;
   const before = entry.kind === 'portrait'
-    ? face ?? (entry.engine === 'fast' ? previewUrl(base, entry.id, 'face') : null)
+    ? face ?? (fromPhoto ? entry.content?.uri ?? null : entry.engine === 'fast' ? previewUrl(base, entry.id, 'face') : null)
     : job?.urls.content ? absolute(base, job.urls.content) : entry.content?.uri ?? null;
-  const beforeLost = entry.kind !== 'portrait' && !job?.urls.content && (!entry.content || (entry.content.uri.startsWith('blob:') && !entry.content.file));
+  const beforeLost = (entry.kind !== 'portrait' || (fromPhoto && !face)) && !job?.urls.content && (!entry.content || (entry.content.uri.startsWith('blob:') && !entry.content.file));
   // A new URL per step, so each snapshot is fetched; kept while the next one loads. A canceled job keeps its last one.
   const pv = job && (job.status === 'running' || job.status === 'canceled')
     ? previewUrl(base, entry.id, job.status === 'canceled' ? 'last' : `${job.progress.step}`) : null;
@@ -130,7 +133,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
         <Text testID="job-status" accessibilityLiveRegion="polite" style={[s.status, job?.status === 'failed' && s.failed]}>
           {gone ? 'This job is no longer on the server (results expire).' : statusLine(job, eta)}
         </Text>
-        <Text style={s.meta}>{engineName} · {entry.size ?? 512} px{entry.kind === 'portrait' ? ` · seed ${entry.seed}` : ''}</Text>
+        <Text style={s.meta}>{engineName} · {entry.size ?? 512} px{printSize}{entry.kind === 'portrait' && !fromPhoto ? ` · seed ${entry.seed}` : ''}</Text>
         {!done ? (
           <ProgressBar fraction={job?.progress.fraction ?? null} label={statusLine(job, eta)} />
         ) : null}

@@ -1,6 +1,7 @@
-// A GAN face from a seed, painted in a style. The face itself shows up as the first preview of the portrait job.
+// A portrait painted in a style: a new GAN face from a seed, or the user's own photo ("From a photo"). The face
+// shows beside the painting when the job is done.
 import React, { useEffect, useRef, useState } from 'react';
-import { StyleSheet, Text, View } from 'react-native';
+import { Platform, Pressable, StyleSheet, Text, View } from 'react-native';
 import AdvancedOptions from '../components/AdvancedOptions';
 import Button from '../components/Button';
 import EngineToggle from '../components/EngineToggle';
@@ -8,9 +9,9 @@ import ErrorBox from '../components/ErrorBox';
 import ImageBox from '../components/ImageBox';
 import Section from '../components/Section';
 import StyleChooser from '../components/StyleChooser';
-import { Engine, Job, newKey, Picked, submitPortrait } from '../lib/api';
+import { Engine, explain, Job, newKey, Picked, submitPortrait, transient, Upscale } from '../lib/api';
 import type { Entry } from '../lib/history';
-import { pickImage } from '../lib/images';
+import { pickImage, Source } from '../lib/images';
 import { colors, space } from '../lib/theme';
 import type { StylesState } from '../lib/useStyles';
 
@@ -21,78 +22,123 @@ type Props = {
   base: string;
   styles: StylesState;
   onSubmitted: (entry: Entry, job: Job) => void;
-  seed0?: number;
+  seed0?: number | null;
+  photo0?: Picked | null;
+  notice0?: string | null; // what "run again" could not restore
 };
 
-export default function PortraitScreen({ base, styles: st, onSubmitted, seed0 }: Props) {
+type From = 'face' | 'photo';
+
+export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, photo0, notice0 }: Props) {
+  const [from, setFrom] = useState<From>(seed0 === null || photo0 || notice0 ? 'photo' : 'face');
   const [seed, setSeed] = useState(() => seed0 ?? randomSeed());
+  const [photo, setPhoto] = useState<Picked | null>(photo0 ?? null);
   const [own, setOwn] = useState<Picked | null>(null);
   const [preset, setPreset] = useState<number | null>(null);
   const [engine, setEngine] = useState<Engine>('fast');
   const [size, setSize] = useState(512);
+  const [upscale, setUpscale] = useState<Upscale>(1);
   const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState<string | null>(notice0 ?? null);
   const hasStyle = !!own || (engine === 'fast' && preset !== null);
-  const ready = hasStyle && !busy;
-  const [error, setError] = useState<string | null>(null);
+  const hasFace = from === 'face' || !!photo;
+  const ready = hasStyle && hasFace && !busy;
+  const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const key = useRef<string | null>(null);
 
-  useEffect(() => { key.current = null; }, [seed, own, preset, engine, size, base]);
+  useEffect(() => { key.current = null; }, [from, seed, photo, own, preset, engine, size, upscale, base]);
 
-  const newFace = () => {
-    const s = randomSeed();
-    setSeed(s);
+  const pickPhoto = async (source: Source) => {
+    setError(null);
+    try {
+      const img = await pickImage(source);
+      if (img) { setPhoto(img); setNotice(null); }
+    } catch (e: any) {
+      setError({ text: e.message, retry: false });
+    }
   };
 
   const submit = async () => {
-    if (!hasStyle) return;
+    if (!ready) return;
     setBusy(true);
     setError(null);
     key.current = key.current ?? newKey();
     const usePreset = own ? null : preset;
+    const usePhoto = from === 'photo' ? photo : null;
     try {
-      const job = await submitPortrait(base, { seed, style: own, preset: usePreset, engine, size }, key.current);
+      const job = await submitPortrait(base, { seed: usePhoto ? null : seed, photo: usePhoto, style: own, preset: usePreset,
+        engine, size, upscale }, key.current);
       key.current = null;
       onSubmitted({
-        id: job.id, kind: 'portrait', base, createdAt: Date.now(), status: job.status, engine, seed,
+        id: job.id, kind: 'portrait', base, createdAt: Date.now(), status: job.status, engine, seed: usePhoto ? null : seed,
         preset: usePreset, styleName: own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name,
-        size, style: own,
+        size, upscale, style: own, content: usePhoto,
       }, job);
     } catch (e: any) {
-      setError(e.message);
+      setError({ text: explain(e), retry: transient(e) });
     } finally {
       setBusy(false);
     }
   };
 
-
   return (
     <View style={s.wrap}>
+      {notice ? <Text testID="portrait-notice" style={s.notice}>{notice}</Text> : null}
       <Section title="1. A face">
-        <View style={s.row}>
-          <ImageBox testID="portrait-face" uri={null} label={`Face number ${seed}`}
-            placeholder={`Face #${seed}\nappears as the first preview when you paint it`} />
-          <View style={s.col}>
-            <Text testID="portrait-seed" style={s.seed} accessibilityLabel={`Seed ${seed}`}>Seed {seed}</Text>
-            <Button testID="portrait-new-face" label="New face" onPress={newFace} accessibilityLabel="Pick another face (a new random seed)" />
-          </View>
+        <View accessibilityRole="radiogroup" accessibilityLabel="Whose face" style={s.chips}>
+          {([['face', 'New face'], ['photo', 'From a photo']] as const).map(([k, label]) => (
+            <Pressable key={k} testID={`portrait-from-${k}`} accessibilityRole="radio" aria-checked={from === k}
+              onPress={() => setFrom(k)} style={[s.chip, from === k && s.on]}>
+              <Text style={[s.chipText, from === k && s.onText]}>{label}</Text>
+            </Pressable>
+          ))}
         </View>
-        <Text style={s.hint}>Each seed is one face from the generator (a DCGAN trained on faces); the same seed gives the same face.</Text>
+        {from === 'face' ? (
+          <>
+            <View style={s.row}>
+              <ImageBox testID="portrait-face" uri={null} label={`Face number ${seed}`}
+                placeholder={`Face #${seed}\nappears as the first preview when you paint it`} />
+              <View style={s.col}>
+                <Text testID="portrait-seed" style={s.seed} accessibilityLabel={`Seed ${seed}`}>Seed {seed}</Text>
+                <Button testID="portrait-new-face" label="New face" onPress={() => setSeed(randomSeed())}
+                  accessibilityLabel="Pick another face (a new random seed)" />
+              </View>
+            </View>
+            <Text style={s.hint}>Each seed is one face from the generator (a DCGAN trained on faces); the same seed gives the same face.</Text>
+          </>
+        ) : (
+          <>
+            <View style={s.row}>
+              <ImageBox testID="portrait-photo" uri={photo?.uri} label="Your portrait photo" placeholder="No photo yet" />
+              <View style={s.col}>
+                <Button testID="portrait-photo-pick" label={photo ? 'Change photo' : 'Pick a photo'} onPress={() => pickPhoto('library')}
+                  accessibilityLabel="Pick a portrait photo from your library" />
+                {Platform.OS !== 'web' ? (
+                  <Button testID="portrait-photo-camera" label="Take a photo" onPress={() => pickPhoto('camera')} />
+                ) : null}
+              </View>
+            </View>
+            <Text style={s.hint}>A photo of a face, painted in the style you choose. It goes to your server only.</Text>
+          </>
+        )}
       </Section>
       <Section title="2. A style">
         <StyleChooser styles={st} preset={preset} own={own} onPreset={setPreset}
           onPickOwn={async () => {
-            try { const img = await pickImage('library'); if (img) setOwn(img); } catch (e: any) { setError(e.message); }
+            try { const img = await pickImage('library'); if (img) setOwn(img); } catch (e: any) { setError({ text: e.message, retry: false }); }
           }}
           onClearOwn={() => setOwn(null)} needsOwn={engine === 'gatys' && !own} />
       </Section>
       <Section title="3. How to paint">
         <EngineToggle value={engine} onChange={setEngine} />
-        <AdvancedOptions size={size} onSize={setSize} steps="" />
+        <AdvancedOptions size={size} onSize={setSize} steps="" upscale={upscale} onUpscale={setUpscale} />
       </Section>
-      {error ? <ErrorBox testID="portrait-error" message={error} onRetry={ready ? submit : undefined} /> : null}
-      {!hasStyle ? <Text style={s.hint}>{engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.'}</Text> : null}
-      <Button testID="portrait-generate" kind="primary" label={busy ? 'Sending…' : 'Paint this face'} onPress={submit}
-        disabled={!ready} busy={busy} accessibilityLabel={`Paint face ${seed} in the chosen style`} />
+      {error ? <ErrorBox testID="portrait-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}
+      {!hasFace ? <Text testID="portrait-hint" style={s.hint}>Pick a photo of a face.</Text>
+        : !hasStyle ? <Text testID="portrait-hint" style={s.hint}>{engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.'}</Text> : null}
+      <Button testID="portrait-generate" kind="primary" label={busy ? 'Sending…' : from === 'photo' ? 'Paint this photo' : 'Paint this face'}
+        onPress={submit} disabled={!ready} busy={busy}
+        accessibilityLabel={from === 'photo' ? 'Paint your photo in the chosen style' : `Paint face ${seed} in the chosen style`} />
     </View>
   );
 }
@@ -103,4 +149,10 @@ const s = StyleSheet.create({
   col: { gap: space(2) },
   seed: { fontSize: 18, fontWeight: '700', color: colors.ink },
   hint: { color: colors.muted, fontSize: 14 },
+  chips: { flexDirection: 'row', gap: space(2), flexWrap: 'wrap' },
+  chip: { minHeight: 40, paddingHorizontal: space(3), borderRadius: 20, borderWidth: 1, borderColor: colors.line, justifyContent: 'center' },
+  on: { borderColor: colors.accent, backgroundColor: '#f3edff' },
+  chipText: { color: colors.ink },
+  onText: { color: colors.accent, fontWeight: '700' },
+  notice: { color: colors.ink, backgroundColor: '#fff6d6', borderRadius: 10, padding: space(3), fontSize: 14 },
 });

@@ -2,13 +2,13 @@ import React, { useEffect, useRef, useState } from 'react';
 import { Platform, StyleSheet, Text, View } from 'react-native';
 import AdvancedOptions, { stepsProblem } from '../components/AdvancedOptions';
 import Button from '../components/Button';
-import EngineToggle from '../components/EngineToggle';
+import EngineToggle, { modelLabel } from '../components/EngineToggle';
 import ErrorBox from '../components/ErrorBox';
 import ImageBox from '../components/ImageBox';
 import Section from '../components/Section';
 import StrengthSlider from '../components/StrengthSlider';
 import StyleChooser from '../components/StyleChooser';
-import { Engine, explain, Job, newKey, Picked, submitStylize, transient } from '../lib/api';
+import { Engine, explain, Job, newKey, Picked, submitStylize, transient, Upscale } from '../lib/api';
 import type { Entry } from '../lib/history';
 import { pickImage, Source } from '../lib/images';
 import { colors, space } from '../lib/theme';
@@ -24,6 +24,8 @@ export type Draft = {
   strength?: number;
   size?: number;
   steps?: number | null;
+  model?: string | null;
+  upscale?: Upscale;
   notice?: string | null; // what could not be restored
 };
 
@@ -42,6 +44,8 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   const [strength, setStrength] = useState(1);
   const [size, setSize] = useState(512);
   const [steps, setSteps] = useState('');
+  const [model, setModel] = useState<string | null>(null);
+  const [upscale, setUpscale] = useState<Upscale>(1);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -56,12 +60,21 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     if (draft.strength !== undefined) setStrength(draft.strength);
     if (draft.size) setSize(draft.size);
     setSteps(draft.steps ? String(draft.steps) : '');
+    setModel(draft.model ?? null);
+    setUpscale(draft.upscale ?? 1);
     setNotice(draft.notice ?? null);
     setError(null);
   }, [draft?.nonce]);
 
   // A changed form is a new submit: it gets a new Idempotency-Key.
-  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, base]);
+  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, model, upscale, base]);
+
+  // A preset starts at its own default strength (the server's); the slider changes it from there.
+  const choosePreset = (id: number) => {
+    setPreset(id);
+    const d = st.presets.find((p) => p.id === id)?.strength;
+    if (typeof d === 'number') setStrength(d);
+  };
 
   const pick = async (source: Source, target: 'content' | 'style') => {
     setError(null);
@@ -74,13 +87,16 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     }
   };
 
-  const hasStyle = !!own || (engine === 'fast' && preset !== null);
+  const translate = engine === 'translate';
+  const hasStyle = translate ? !!model : !!own || (engine === 'fast' && preset !== null);
   const badSteps = engine === 'gatys' ? stepsProblem(steps) : null;
   const ready = !!content && hasStyle && !badSteps && !busy;
   const missing = !content ? 'Pick a photo to paint.'
-    : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.')
+    : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : translate ? 'Choose a photo model.' : 'Choose a style.')
     : badSteps ? `${badSteps} (Advanced options).` : null;
   const usePreset = own || engine !== 'fast' ? null : preset;
+  const models = st.models ?? [];
+  const chosen = models.find((m) => m.name === model);
 
   const submit = async () => {
     if (!content || !hasStyle) return;
@@ -89,12 +105,15 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     key.current = key.current ?? newKey();
     const nSteps = engine === 'gatys' && steps ? Number(steps) : null;
     try {
-      const job = await submitStylize(base, { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps }, key.current);
+      const job = await submitStylize(base, translate
+        ? { content, engine, model, size, upscale }
+        : { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps, upscale }, key.current);
       key.current = null;
-      const name = own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
+      const name = translate ? (chosen ? modelLabel(chosen) : model ?? 'Photo model')
+        : own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
       onSubmitted({
-        id: job.id, kind: 'stylize', base, createdAt: Date.now(), status: job.status, engine, preset: usePreset,
-        styleName: name, strength, size, steps: nSteps, content, style: own,
+        id: job.id, kind: 'stylize', base, createdAt: Date.now(), status: job.status, engine, preset: translate ? null : usePreset,
+        styleName: name, strength, size, steps: nSteps, content, style: translate ? null : own, model: translate ? model : null, upscale,
       }, job);
     } catch (e: any) {
       setError({ text: explain(e), retry: transient(e) });
@@ -119,15 +138,22 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
         </View>
       </Section>
       <Section title="2. A style">
-        <StyleChooser styles={st} preset={preset} own={own} onPreset={setPreset}
-          onPickOwn={() => pick('library', 'style')} onClearOwn={() => setOwn(null)} needsOwn={engine === 'gatys' && !own} />
+        {translate ? (
+          <Text testID="translate-note" style={s.hint}>
+            {chosen ? `${modelLabel(chosen)}: ` : ''}this model paints in its own style{chosen?.direction ? ` (${chosen.direction})` : ''}; no style to choose. Pick Fast or Best quality below to use a preset or your own style image.
+          </Text>
+        ) : (
+          <StyleChooser styles={st} preset={preset} own={own} onPreset={choosePreset}
+            onPickOwn={() => pick('library', 'style')} onClearOwn={() => setOwn(null)} needsOwn={engine === 'gatys' && !own} />
+        )}
       </Section>
       <Section title="3. How to paint">
-        <EngineToggle value={engine} onChange={setEngine} />
-        {engine === 'fast' ? <StrengthSlider value={strength} onChange={setStrength} /> : (
+        <EngineToggle value={engine} onChange={setEngine} models={models} model={model} onModel={setModel} />
+        {engine === 'fast' ? <StrengthSlider value={strength} onChange={setStrength} /> : engine === 'gatys' ? (
           <Text style={s.hint}>Best quality paints step by step; you can watch it and cancel at any time.</Text>
-        )}
-        <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined} />
+        ) : null}
+        <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined}
+          upscale={upscale} onUpscale={setUpscale} />
       </Section>
       {/* Only what can succeed unchanged (network, busy queue) offers to send it again. */}
       {error ? <ErrorBox testID="submit-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}
