@@ -206,6 +206,7 @@ def test_progress_and_cancel_a_gatys_job(server, page, photo, style_image):
         "() => /^Painting · step \\d+\\/60/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')",
         timeout=30_000)
     tid(page, "cancel").click()
+    tid(page, "cancel-yes").click()  # Cancel asks first
     page.wait_for_function(
         "() => document.querySelector('[data-testid=job-status]')?.innerText === 'Canceled'", timeout=60_000)
     assert tid(page, "cancel").count() == 0
