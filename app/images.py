@@ -1,13 +1,16 @@
 """Uploaded images: sniff by decoding with an allow-list, refuse bombs, apply EXIF orientation, re-encode clean.
 
 The client's file name and declared type are ignored; the bytes decide. What gets stored is a fresh RGB PNG
-with no metadata (no EXIF, GPS, ICC or text chunks).
+with no metadata (no EXIF, GPS, ICC or text chunks), downscaled once at the door to the largest side any job
+can use (MAX_SIZE: no engine runs an input larger than its output, and upscaling comes after the engine), so
+memory per request and disk per upload stay bounded. JPEGs are decoded at a reduced scale directly (draft).
 """
 from __future__ import annotations
 
 import io
 import warnings
 
+from flask import current_app, has_app_context
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -36,15 +39,33 @@ def decode(data: bytes, field: str, max_pixels: int) -> Image.Image:
         w, h = img.size
         if w < 1 or h < 1 or w * h > max_pixels:
             raise too_many(field, max_pixels, w, h)
+        side = max_side()
         try:
             img.seek(0)  # GIF/WebP/TIFF: the first frame
+            if side and max(w, h) > side:
+                img.draft("RGB", (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, still >= side
             img.load()
             img = upright(img)
-            return flatten(img)
+            return shrink(flatten(img), side)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_many(field, max_pixels)
         except Exception:
             raise APIError(422, "invalid_image", f"{field}: the image data is truncated or corrupt")
+
+
+def max_side() -> int | None:
+    """The largest long side any job can use: the output cap (the contract's MAX_SIZE, or a deployment's lower
+    one). Style images are capped the same (size x style_scale <= MAX_SIZE)."""
+    if not has_app_context():
+        return None
+    from worker import params
+    return min(int(current_app.config["MAX_SIZE"]), params.MAX_SIZE)
+
+
+def shrink(img: Image.Image, side: int | None) -> Image.Image:
+    if side and max(img.size) > side:
+        img.thumbnail((side, side), Image.Resampling.LANCZOS)  # in place, keeps the aspect
+    return img
 
 
 def too_many(field: str, max_pixels: int, w: int = 0, h: int = 0) -> APIError:

@@ -1,6 +1,7 @@
 """Issue 12's operator-side hardening: `make test` on a bare machine, and the service's defensive defaults."""
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.test_api import client, make, var  # noqa: F401  (fixtures)
 
@@ -419,3 +421,39 @@ def test_the_web_app_works_under_its_csp_in_chromium(tmp_path):
     finally:
         api.terminate()
         api.wait(15)
+
+
+# --- uploads downscaled once at the door; a CPU allocation failure is out of memory too -------------------------
+
+def stored(client, job) -> Image.Image:
+    rec = client.app.extensions["jobs"].get(job["id"])
+    return Image.open(io.BytesIO(client.app.extensions["media"].get(rec["inputs"]["content"])))
+
+
+@pytest.mark.parametrize("fmt, cfg, side", [("JPEG", {}, 1024), ("PNG", {}, 1024), ("JPEG", {"MAX_SIZE": 512}, 512)])
+def test_uploads_are_stored_no_larger_than_any_job_can_use(make, fmt, cfg, side):
+    from tests.service_util import exif_with_gps_and_rotation, image_bytes
+    from tests.test_api import submit_ok
+    client = make(**cfg)
+    big = image_bytes(fmt, size=(3000, 2000), **({"quality": 90} if fmt == "JPEG" else {}))
+    assert stored(client, submit_ok(client, content=big, engine="fast", preset="3")).size == (side, round(side * 2 / 3))
+    # EXIF orientation still applies: a sideways photo is stored upright, long side capped
+    turned = image_bytes("JPEG", size=(3000, 2000), exif=exif_with_gps_and_rotation())
+    assert stored(client, submit_ok(client, content=turned, engine="fast", preset="3")).size == (round(side * 2 / 3), side)
+    small = image_bytes(fmt, size=(300, 200))
+    assert stored(client, submit_ok(client, content=small, engine="fast", preset="3")).size == (300, 200)
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried "
+                 "to allocate 6442450944 bytes. Error code 12 (Cannot allocate memory)"),
+    MemoryError(),
+])
+def test_a_cpu_allocation_failure_gets_the_smaller_size_retry(client, error):
+    from tests import fake_engine
+    from tests.test_api import submit_ok
+    from worker import tasks
+    job = submit_ok(client, size="800", engine="fast", preset="3")
+    fake_engine.RAISE.append(error)
+    assert tasks.run_job(job["id"]) == "succeeded"
+    assert [c["size"] for c in fake_engine.CALLS] == [800, 600]

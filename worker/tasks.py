@@ -74,7 +74,11 @@ def jpeg_bytes(img: Image.Image, quality: int = 85) -> bytes:
 
 
 def is_oom(e: BaseException) -> bool:
-    return type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower()
+    """CUDA's OutOfMemoryError, and an allocation failure on the CPU (MemoryError, or torch's "DefaultCPUAllocator:
+    can't allocate memory" RuntimeError): both get the one smaller-size retry."""
+    text = str(e).lower()
+    return (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError" or "out of memory" in text
+            or "can't allocate memory" in text or "not enough memory" in text)
 
 
 def snapshot_every(steps) -> int:
