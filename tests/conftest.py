@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("MODELS_DIR", str(ROOT / "var" / "models"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as worker/__init__.py does; before any test imports torch
 
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    return Path(os.environ["MODELS_DIR"])
+    """The real model cache (MODELS_DIR, default ./var/models: worker/settings.py)."""
+    from worker import settings
+    return settings.get().MODELS_DIR
 
 
 @pytest.fixture(scope="session")
