@@ -11,6 +11,7 @@ import hmac
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import errors
@@ -20,7 +21,8 @@ from worker.job_store import get_store
 from worker.settings import Settings, get as get_settings
 from worker.storage import get_storage
 
-PUBLIC = {"health.health", "docs.openapi", "docs.docs", "styles.thumbnail", "web.index", "web.files"}
+PUBLIC = {"health.health", "docs.openapi", "docs.docs", "docs_ui.static", "styles.thumbnail", "web.index",
+          "web.files"}
 
 
 def client_id() -> str:
@@ -48,6 +50,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     errors.register(app)
     app.before_request(authenticate)
     app.after_request(cors)
+    app.after_request(allow_api_methods)
     limiter = Limiter(client_id, app=app, storage_uri=url or "memory://", headers_enabled=True,
                       swallow_errors=True, default_limits=[limit("RATE_LIMIT")],
                       default_limits_exempt_when=lambda: not current_app.config["RATE_LIMIT"])
@@ -58,6 +61,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
                       exempt_when=lambda: not current_app.config["RATE_LIMIT_SUBMIT"])(mod.bp)
     for mod in (health, docs, web):
         limiter.exempt(mod.bp)
+    limiter.exempt(docs.ui)
+    app.register_blueprint(docs.ui)  # the Swagger UI's files, from the flask-openapi3-swagger wheel
     for mod in (stylize, portrait, jobs, styles, generators, health, docs, web, snack):
         app.register_blueprint(mod.bp)
     return app
@@ -82,6 +87,20 @@ def authenticate():
                        headers={"WWW-Authenticate": "Bearer"})
     g.client = "key:" + hashlib.sha256(given.encode()).hexdigest()[:16]
     return None
+
+
+def allow_api_methods(resp):
+    """`Allow` on an /api path (a 405, an OPTIONS) names that route's methods, not the GET of the web app's
+    catch-all, which also matches every path (the OpenAPI document lists only the route's own)."""
+    if "Allow" in resp.headers and request.path.startswith("/api/"):
+        try:
+            endpoint = current_app.url_map.bind_to_environ(request.environ).match(request.path, method="GET")[0]
+        except HTTPException:
+            endpoint = None
+        if endpoint in (None, "web.files"):
+            resp.headers["Allow"] = ", ".join(m.strip() for m in resp.headers["Allow"].split(",")
+                                              if m.strip() not in ("GET", "HEAD"))
+    return resp
 
 
 def cors(resp):

@@ -1,162 +1,353 @@
-"""GET /api/openapi.json (OpenAPI 3.1) and /api/docs (a self-contained page that renders it; no CDN)."""
-from __future__ import annotations
+"""GET /api/openapi.json (OpenAPI 3.1, generated) and /api/docs (Swagger UI from the flask-openapi3-swagger wheel).
 
-from flask import Blueprint, Response, jsonify
+Why flask-openapi3 and not spectree: both build OpenAPI from pydantic v2 models, but spectree's UI pages load
+Swagger/Redoc from a CDN, while flask-openapi3's UI plugins (flask-openapi3-swagger) ship the assets inside the
+wheel, and its APIBlueprint takes per-status responses, headers and multipart FileStorage fields as they are. The
+request schemas are the contract's own models (worker/params.py) plus their upload fields; the cross-field rules
+(which engine takes which fields, style xor preset, photo xor seed) are oneOf branches with closed field sets.
+
+(No `from __future__ import annotations` here: flask-openapi3 reads the stubs' annotations, some of them local.)
+
+The routes themselves stay plain Flask views that validate with worker/params.py (their error codes and the order
+of checks are part of the API); the operations below describe them and tests/test_api.py checks that every /api
+route is here. Validation by flask-openapi3 is not used: these functions are never served.
+"""
+import os
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional
+
+from flask import Blueprint, jsonify, render_template_string
+from flask_openapi3 import APIBlueprint, FileStorage, Info, OpenAPI, Tag
+from flask_openapi3_swagger import templates as swagger_templates
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from worker import params
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
+# The Swagger UI's files, from the wheel (outside /api/: every /api route is an operation of the document)
+ui = Blueprint("docs_ui", __name__, static_folder=os.path.dirname(swagger_templates.__file__),
+               static_url_path="/docs-ui")
+IDEM_KEY = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces (app/jobs.py checks the same)
 
 
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+# --- response shapes -------------------------------------------------------------------------------------------------
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, e.g. invalid_parameter, style_or_preset, queue_full")
+    message: str = Field(description="for people: names the field and its allowed values")
+    field: Optional[str] = None
+    available: Optional[list[str]] = Field(None, description="unknown generator/model: the names there are")
 
 
-def err(desc: str) -> dict:
-    return {"description": desc, "content": {"application/json": {"schema": ref("Error")}}}
+class Error(BaseModel):
+    error: ErrorBody
 
 
-JOB_202 = {"description": "accepted; Location is the job URL",
-           "headers": {"Location": {"schema": {"type": "string"}}},
-           "content": {"application/json": {"schema": ref("Job")}}}
-COMMON_ERRORS = {"400": err("malformed request"), "401": err("API key required"),
-                 "413": err("upload, form parts or decoded pixels over the limit"),
-                 "415": err("not multipart / not an allowed image format"),
-                 "422": err("invalid parameter"), "429": err("rate limited or queue full (Retry-After)"),
-                 "503": err("queue unreachable")}
-NUM = {"type": "number"}
-INT = {"type": "integer"}
-JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-GENERATOR = {"type": "string", "description": "a trained DCGAN generator from GET /api/generators; "
-             "absent: the bundled face generator"}
-IDEM = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200},
-        "description": "a retried submit with the same key returns the same job"}
+class Progress(BaseModel):
+    step: int
+    total: int
+    fraction: float
 
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {"title": "Neural art API", "version": "1.0.0",
-             "description": "Style transfer (Gatys, fast networks, 26 presets, your own CycleGAN/pix2pix models) "
-                            "and GAN portraits (the bundled face generator or your own trained DCGAN) as jobs."},
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                       "description": "only when the server sets API_KEYS"}},
-        "schemas": {
-            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
-            "UserModel": {"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "family": {"type": ["string", "null"],
-                                                       "description": "dcgan, resnet (CycleGAN) or unet (pix2pix)"},
-                "direction": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]},
-                "created": {"type": ["string", "null"]}, "step": {"type": ["integer", "null"]},
-                "epochs": {"type": ["integer", "null"]}, "images": {"type": ["integer", "null"]},
-                "bytes": {"type": ["integer", "null"]}}},
-            "Job": {"type": "object", "properties": {
-                "id": {"type": "string"}, "kind": {"enum": ["stylize", "portrait"]},
-                "status": {"enum": ["queued", "running", "succeeded", "failed", "canceled"]},
-                "progress": {"type": "object", "properties": {"step": INT, "total": INT, "fraction": NUM}},
-                "eta_seconds": {"type": ["number", "null"]}, "queue_position": {"type": ["integer", "null"]},
-                "created_at": {"type": "string", "format": "date-time"},
-                "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
-                "params": {"type": "object"},
-                "error": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"}}}]},
-                "urls": {"type": "object", "properties": {k: {"type": "string"} for k in
-                                                          ("get", "result", "preview", "cancel")}}}},
-        },
-    },
-    "security": [{}, {"bearer": []}],
-    "paths": {
-        "/api/stylize": {"post": {
-            "summary": "Stylise a photo", "parameters": [IDEM],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["content"], "properties": {
-                    "content": {"type": "string", "format": "binary"},
-                    "style": {"type": "array", "items": {"type": "string", "format": "binary"},
-                              "description": "repeat for a blend"},
-                    "style_weights": {"type": "string", "example": "0.7,0.3"},
-                    "preset": {"type": "string", "description": "0-25, or a blend like 3:0.5,12:0.5 (fast)"},
-                    "engine": {"enum": ["gatys", "fast", "translate"], "default": "gatys",
-                               "description": "translate: the content through `model` (no style or preset)"},
-                    "model": {"type": "string", "description": "engine=translate only: a translate model name "
-                              "from GET /api/generators (MODELS_DIR/translate)"},
-                    "size": {"type": "integer", "default": 512, "description": "long side, px"},
-                    "steps": INT, "content_weight": NUM, "style_weight": NUM, "tv_weight": NUM,
-                    "preserve_color": {"type": "boolean"}, "init": {"enum": ["content", "style", "noise"]},
-                    "style_scale": NUM, "strength": {"type": "number", "description": "fast only, 0-1"},
-                    "seed": INT}}}}},
-            "responses": {"202": JOB_202, **COMMON_ERRORS}}},
-        "/api/portrait": {"post": {
-            "summary": "A GAN face, stylised", "parameters": [IDEM],
-            "requestBody": {"content": {
-                "multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "seed": INT, "style": {"type": "string", "format": "binary"}, "preset": {"type": "string"},
-                    "engine": {"enum": ["fast", "gatys"]}, "size": INT, "generator": GENERATOR}}},
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "seed": INT, "preset": {"type": "string"}, "engine": {"enum": ["fast", "gatys"]},
-                    "size": INT, "generator": GENERATOR}}}}},
-            "responses": {"202": JOB_202, **COMMON_ERRORS}}},
-        "/api/jobs/{job_id}": {"get": {"summary": "Job status", "parameters": JOB_ID, "responses": {
-            "200": {"description": "the job", "content": {"application/json": {"schema": ref("Job")}}},
-            "404": err("no such job")}}},
-        "/api/jobs/{job_id}/result": {"get": {
-            "summary": "The result image", "parameters": JOB_ID + [
-                {"name": "format", "in": "query", "schema": {"enum": ["png", "jpeg"], "default": "png"}}],
-            "responses": {"200": {"description": "image", "content": {"image/png": {}, "image/jpeg": {}}},
-                          "404": err("no such job"), "409": err("not succeeded (yet)")}}},
-        "/api/jobs/{job_id}/preview": {"get": {
-            "summary": "The latest snapshot (a portrait's raw face first)", "parameters": JOB_ID,
-            "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}},
-                          "404": err("no such job"), "409": err("no snapshot yet")}}},
-        "/api/jobs/{job_id}/cancel": {"post": {
-            "summary": "Cancel (a queued job never starts; a running one stops within a step)",
-            "parameters": JOB_ID, "responses": {
-                "202": {"description": "the job", "content": {"application/json": {"schema": ref("Job")}}},
-                "404": err("no such job"), "409": err("already finished")}}},
-        "/api/generators": {"get": {"summary": "Your trained DCGAN generators (portrait `generator`) and translate "
-                                   "models (stylize engine=translate, `model`)", "responses": {"200": {
-            "description": "{generators: [{name, family, size, created, step, epochs, images, nz, ngf}], "
-                           "translate: [{name, family, direction, size, created, step, bytes}]}",
-            "content": {"application/json": {"schema": {"type": "object", "properties": {
-                "generators": {"type": "array", "items": ref("UserModel")},
-                "translate": {"type": "array", "items": ref("UserModel")}}}}}}}}},
-        "/api/styles": {"get": {"summary": "The 26 presets", "responses": {"200": {"description": "presets"}}}},
-        "/api/styles/{style_id}.jpg": {"get": {"summary": "A preset thumbnail", "parameters": [
-            {"name": "style_id", "in": "path", "required": True, "schema": INT}],
-            "responses": {"200": {"description": "JPEG"}, "404": err("no such preset")}}},
-        "/api/health": {"get": {"summary": "Broker, workers, queue depth", "security": [{}], "responses": {
-            "200": {"description": "ok"}, "503": {"description": "broker or job store down"}}}},
-    },
-}
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Neural art API</title>
-<style>body{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code,pre{background:#f4f4f4;padding:.1rem .3rem}h2{margin-top:2rem}.m{font-weight:bold;text-transform:uppercase}
-</style></head><body><h1>Neural art API</h1>
-<pre>curl -F content=@photo.jpg -F style=@painting.jpg http://HOST/api/stylize
-curl -F content=@photo.jpg -F engine=fast -F preset=3 http://HOST/api/stylize
-curl -F content=@photo.jpg -F engine=translate -F model=monet http://HOST/api/stylize
-curl http://HOST/api/jobs/ID ; curl -o out.png http://HOST/api/jobs/ID/result</pre>
-<p>Machine-readable: <a href="openapi.json">openapi.json</a></p><div id="paths"></div>
-<script>
-fetch("openapi.json").then(r => r.json()).then(spec => {
-  const out = document.getElementById("paths");
-  for (const [path, ops] of Object.entries(spec.paths)) for (const [m, op] of Object.entries(ops)) {
-    const h = document.createElement("h2");
-    h.innerHTML = `<span class="m"></span> <code></code>`;
-    h.querySelector(".m").textContent = m; h.querySelector("code").textContent = path;
-    const p = document.createElement("p"); p.textContent = op.summary;
-    const codes = document.createElement("p");
-    codes.textContent = "Responses: " + Object.entries(op.responses).map(([c, r]) => c + " " + r.description).join("; ");
-    out.append(h, p, codes);
-  }
-});
-</script></body></html>"""
+class JobError(BaseModel):
+    code: str = Field(description="canceled, time_limit, out_of_memory, invalid_params, models_missing, ...")
+    message: str
+
+
+class Urls(BaseModel):
+    get: str
+    result: str
+    preview: str
+    cancel: str
+
+
+class Job(BaseModel):
+    id: str
+    kind: Literal["stylize", "portrait"]
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    progress: Progress
+    eta_seconds: Optional[float]
+    queue_position: Optional[int]
+    created_at: Optional[str]
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    params: dict[str, Any] = Field(description="the effective parameters: defaults filled in, the seed echoed")
+    error: Optional[JobError]
+    urls: Urls
+
+
+class Style(BaseModel):
+    id: int
+    name: str
+    strength: Optional[float] = Field(None, description="the preset's default strength")
+    thumbnail: str
+
+
+class Styles(BaseModel):
+    styles: list[Style]
+    count: int
+
+
+class UserModel(BaseModel):
+    name: str
+    family: Optional[str] = Field(None, description="dcgan, resnet (CycleGAN) or unet (pix2pix)")
+    direction: Optional[str] = None
+    size: Optional[int] = None
+    created: Optional[str] = None
+    step: Optional[int] = None
+    epochs: Optional[int] = None
+    images: Optional[int] = None
+    bytes: Optional[int] = None
+
+
+class Generators(BaseModel):
+    generators: list[UserModel]
+    translate: list[UserModel]
+
+
+class Check(BaseModel):
+    ok: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    ready: Optional[bool] = Field(None, description="every live worker has its models loaded")
+    broker: dict[str, Any]
+    job_store: dict[str, Any]
+    disk: Optional[dict[str, Any]] = None
+    workers: dict[str, Any] = Field(description="{count, queues}")
+    queue_depth: dict[str, int]
+
+
+class Snack(BaseModel):
+    url: str
+    method: str
+    fields: dict[str, str]
+    server: Optional[str]
+
+
+# --- request shapes: the contract's models plus their uploads, one closed branch per rule ----------------------------
+
+Upload = Annotated[FileStorage, Field(description="an image file (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC)")]
+REF = "#/components/schemas/{model}"
+
+
+def with_files(model: type[params.Params]) -> type[BaseModel]:
+    """`model` plus its upload fields (model.files: how many of each) as a multipart form model."""
+    extra: dict[str, Any] = {}
+    for name, (least, most) in model.files.items():
+        if most == 1 and name != "style":  # style is always a list: a repeated part, like gatys's blend
+            extra[name] = (Upload, ... if least else None)
+        else:
+            extra[name] = (list[Upload], Field(... if least else None, min_length=least, max_length=most,
+                                               description="repeat the field for a blend (style_weights)"))
+    return create_model(f"{model.__name__}Form", __base__=model, __doc__=model.__doc__, **extra)
+
+
+def branch(model: type[params.Params], title: str, require=(), drop=(), engines=None, **props: dict) -> dict:
+    """The JSON schema of `model` (with its uploads) as one rule's branch: `require` and `drop` fields, `engines`
+    the allowed engine values, `props` overrides of field schemas. Null is left out: a form field is absent or has
+    a value."""
+    s = with_files(model).model_json_schema(ref_template=REF)
+    over, props = props, {}
+    for name, prop in s["properties"].items():
+        if name in drop:
+            continue
+        options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+        if options:
+            prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **(options[0] if len(options) == 1 else
+                                                                             {"anyOf": options})}
+        if prop.get("default", 0) is None:
+            prop = {k: v for k, v in prop.items() if k != "default"}
+        props[name] = prop
+    for name, override in over.items():
+        props[name] = {**props[name], **override}
+    if engines:
+        props["engine"] = {**props["engine"], "enum": list(engines)}
+        props["engine"].pop("const", None)
+    required = sorted((set(s.get("required", [])) | set(require)) - set(drop))
+    return {"title": title, "type": "object", "properties": props, "required": required,
+            "additionalProperties": False, **({"description": s["description"]} if "description" in s else {})}
+
+
+def one_of(*branches: dict) -> Any:
+    """json_schema_extra: the model's schema is oneOf its branches, each a closed set of fields with their ranges
+    and defaults (the docs page shows each branch)."""
+    def extra(s: dict, _cls) -> None:
+        # top level: only the upload fields' types (so clients send them as files); the rules are the branches
+        s["properties"] = {k: v for b in reversed(branches) for k, v in b["properties"].items()
+                           if v.get("format") == "binary" or v.get("items", {}).get("format") == "binary"}
+        s["oneOf"] = list(branches)
+        s.pop("required", None)
+    return extra
+
+
+FACE, PHOTO = ("photo",), ("seed", "generator")
+
+
+def named(schema: dict, field: str, names: tuple[str, ...]) -> dict:
+    """`field` limited to the names this server has (GET /api/generators); left out when there are none."""
+    props = dict(schema["properties"])
+    if field not in props:
+        return schema
+    if names:
+        props[field] = {**props[field], "enum": list(names)}
+        props[field].pop("pattern", None)
+    else:
+        props.pop(field)
+    return {**schema, "properties": props, "required": [r for r in schema["required"] if r in props]}
+
+
+def forms(generators: tuple[str, ...], translators: tuple[str, ...]) -> tuple[type[BaseModel], type[BaseModel], dict]:
+    """The stylize and portrait multipart form models, and the portrait's JSON/urlencoded schema. `model` and
+    `generator` name what is installed, so the document admits what the server runs."""
+    # gatys: one branch per number of style files, so style_weights has exactly that many weights
+    stylize = [branch(params.Gatys, f"gatys: {n} style file(s)", style={"minItems": n, "maxItems": n},
+                      style_weights={"pattern": params.weights_pattern(n)}) for n in range(1, params.MAX_STYLES + 1)]
+    stylize += [branch(params.Fast, "fast: a preset", require=("preset",), drop=("style",)),
+                branch(params.Fast, "fast: one style file", require=("style",), drop=("preset",))]
+    if translators:
+        stylize.append(named(branch(params.Translate, "translate: your model"), "model", translators))
+    portrait = [named(b, "generator", generators) for b in (
+        branch(params.Portrait, "preset, generated face", require=("preset",), drop=("style",) + FACE,
+               engines=("fast",)),
+        branch(params.Portrait, "preset, your photo", require=("preset", "photo"), drop=("style",) + PHOTO,
+               engines=("fast",)),
+        branch(params.Portrait, "style file, generated face", require=("style",), drop=("preset",) + FACE),
+        branch(params.Portrait, "style file, your photo", require=("style", "photo"), drop=("preset",) + PHOTO))]
+    stylize_form = create_model("StylizeForm", __doc__="One of the engines' field sets, told apart by `engine` "
+                                "(absent: gatys).", __config__=ConfigDict(json_schema_extra=one_of(*stylize)),
+                                engine=(str, ...))
+    portrait_form = create_model("PortraitForm", __doc__="A style file or a preset (presets: engine fast); a "
+                                 "generated face (seed, generator) or your photo.",
+                                 __config__=ConfigDict(json_schema_extra=one_of(*portrait)), engine=(str, ...))
+    return stylize_form, portrait_form, portrait[0]  # JSON and urlencoded bodies carry no files
+
+
+class Idempotency(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    idempotency_key: Optional[str] = Field(None, alias="Idempotency-Key", pattern=IDEM_KEY, description=(
+        "a retried submit with the same key (1-200 printable ASCII characters) returns the same job"))
+
+
+class JobPath(BaseModel):
+    job_id: str = Field(description="32 hex digits")
+
+
+class ResultQuery(BaseModel):
+    format: Literal["png", "jpeg", "jpg"] = "png"
+
+
+class StylePath(BaseModel):
+    style_id: int = Field(ge=0, le=params.PRESETS - 1)
+
+
+# --- the operations -------------------------------------------------------------------------------------------------
+
+def error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ACCEPTED = {"description": "accepted: the job (Location is its URL)",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "the job's URL"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}
+SUBMIT = {202: ACCEPTED, 400: error("malformed body or Idempotency-Key"), 401: error("API key required"),
+          413: error("upload, JSON body, form parts or decoded pixels over the limit"),
+          415: error("not an accepted body type, or not an image"),
+          422: error("a parameter outside the contract: the message names the field and its allowed values"),
+          429: error("rate limited, or the queue is full (Retry-After)"),
+          503: error("the queue, job store or storage is unavailable (Retry-After)")}
+IMAGE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@lru_cache(maxsize=8)
+def spec(generators: tuple[str, ...] = (), translators: tuple[str, ...] = ()) -> dict:
+    """The document; `generators` and `translators` are the model names installed (GET /api/generators)."""
+    StylizeForm, PortraitForm, portrait_fields = forms(generators, translators)
+    doc = OpenAPI(__name__, info=Info(title="Neural art API", version="1.0.0", description=(
+        "Style transfer (Gatys, fast networks, 26 presets, your own CycleGAN/pix2pix models) and GAN portraits "
+        "(the bundled face generator, your own trained DCGAN, or your own photo) as jobs: submit, poll, fetch.")),
+        doc_ui=False, security_schemes={"bearer": {"type": "http", "scheme": "bearer",
+                                                   "description": "only when the server sets API_KEYS"}})
+    api = APIBlueprint("api", __name__, url_prefix="/api", abp_security=[{}, {"bearer": []}])
+    jobs, info = Tag(name="jobs"), Tag(name="info")
+
+    @api.post("/stylize", summary="Stylise a photo (multipart)", tags=[jobs], responses=SUBMIT)
+    def stylize(form: StylizeForm, header: Idempotency): ...
+
+    @api.post("/portrait", summary="A portrait: a GAN face or your photo, painted", tags=[jobs], responses=SUBMIT)
+    def portrait(form: PortraitForm, header: Idempotency): ...
+
+    @api.get("/jobs/<job_id>", summary="A job's status, progress and params", tags=[jobs],
+             responses={200: Job, 404: error("no such job (or expired)")})
+    def job(path: JobPath): ...
+
+    @api.get("/jobs/<job_id>/result", summary="The result image (once succeeded)", tags=[jobs], responses={
+        200: {"description": "the image", "content": {"image/png": IMAGE, "image/jpeg": IMAGE}},
+        404: error("no such job, or its result expired"), 409: error("not succeeded (yet)"),
+        422: error("format is not png or jpeg")})
+    def result(path: JobPath, query: ResultQuery): ...
+
+    @api.get("/jobs/<job_id>/preview", summary="The latest snapshot (a portrait's raw face first)", tags=[jobs],
+             responses={200: {"description": "JPEG", "content": {"image/jpeg": IMAGE}},
+                        404: error("no such job, or its preview expired"), 409: error("no snapshot yet")})
+    def preview(path: JobPath): ...
+
+    @api.post("/jobs/<job_id>/cancel", summary="Cancel: a queued job never starts, a running one stops within a "
+              "step", tags=[jobs], responses={202: Job, 404: error("no such job"), 409: error("already ended")})
+    def cancel(path: JobPath): ...
+
+    @api.get("/styles", summary="The 26 presets", tags=[info], responses={200: Styles, 503: error("not built")})
+    def styles(): ...
+
+    @api.get("/styles/<int:style_id>.jpg", summary="A preset's thumbnail", tags=[info], responses={
+        200: {"description": "JPEG", "content": {"image/jpeg": IMAGE}}, 404: error("no such preset"),
+        503: error("the gallery is not built")})
+    def thumbnail(path: StylePath): ...
+
+    @api.get("/generators", summary="Your trained DCGANs (portrait `generator`) and translate models (stylize "
+             "engine=translate, `model`)", tags=[info], responses={200: Generators})
+    def generators(): ...
+
+    @api.get("/health", summary="Broker, job store, disk, workers, queue depth", tags=[info], security=[{}],
+             responses={200: Health, 503: Health})
+    def health(): ...
+
+    @api.get("/snack", summary="The fields of the Open in Expo Snack form", tags=[info], responses={200: Snack})
+    def snack(): ...
+
+    doc.register_api(api)
+    out = doc.api_doc
+    body = out["paths"]["/api/portrait"]["post"]["requestBody"]
+    body["content"].update({kind: {"schema": portrait_fields} for kind in
+                            ("application/json", "application/x-www-form-urlencoded")})
+    schemas = out["components"]["schemas"]
+    schemas.pop("ValidationErrorModel", None)
+    error_schema = Error.model_json_schema(ref_template=REF)
+    schemas.update(error_schema.pop("$defs"), Error=error_schema)
+    for name in ("StylizeForm", "PortraitForm"):
+        schemas[name] = {k: v for k, v in schemas[name].items() if k in ("title", "description", "type",
+                                                                          "properties", "oneOf")}
+    for ops in out["paths"].values():
+        for op in ops.values():
+            if op["responses"].get("422", {}).get("content", {}).get("application/json", {}).get(
+                    "schema", {}).get("type") == "array":  # flask-openapi3's own 422: not this API's
+                del op["responses"]["422"]
+    return out
 
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(SPEC)
+    from app.generators import dcgans, translators
+    return jsonify(spec(tuple(r["name"] for r in dcgans()), tuple(r["name"] for r in translators())))
+
+
+PAGE = swagger_templates.swagger_html_string.replace("<head>", '<head>\n    <base href="{{ base }}">', 1)
 
 
 @bp.get("/docs")
 def docs():
-    return Response(PAGE, mimetype="text/html")
+    from flask import url_for
+    return render_template_string(PAGE, doc_url=url_for("docs.openapi"), base=url_for("docs_ui.static",
+                                  filename=""), swagger_config=None, oauth_config=None)

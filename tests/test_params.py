@@ -87,13 +87,13 @@ def test_portrait_photo_has_no_seed_and_seed_is_random_without_one():
     assert isinstance(parse("portrait", {"preset": "1"}).seed, int)
 
 
-@pytest.mark.parametrize("raw,value", [("3", 3), (3, 3), (" 3:0.5, 12:0.5 ", "3:0.5,12:0.5"), ("3:1,12:3", "3:0.25,12:0.75"),
+@pytest.mark.parametrize("raw,value", [("3", 3), (3, 3), ("3:0.5, 12:0.5", "3:0.5,12:0.5"), ("3:1,3:1", 3), ("3:1,12:3", "3:0.25,12:0.75"),
                                        (presets.PRESETS[7].name, 7), ("7:1", 7)])
 def test_presets_normalise_to_ids(raw, value):
     assert parse("stylize", {"engine": "fast", "preset": raw}, content=1).preset == value
 
 
-@pytest.mark.parametrize("raw", ["26", "-1", "²", "٣", "3;1", "1:0,2:0", "3:1,3:1", True, "x" * 2000,
+@pytest.mark.parametrize("raw", ["26", "-1", "²", "٣", "3;1", "1:0,2:0", "1:0", " 3", "3:1e3", True, "x" * 2000,
                                  ",".join(f"{i % 26}:1" for i in range(27))])
 def test_bad_presets_are_refused_with_the_allowed_values(raw):
     e = refused("stylize", {"engine": "fast", "preset": raw}, content=1)

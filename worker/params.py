@@ -26,6 +26,7 @@ A field that takes part in a cross-field rule also gets a line in that model's `
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Optional, Union, get_args
 
@@ -48,12 +49,11 @@ STYLE_SIDE_MAX = MAX_SIZE  # a Gatys style image's long side (size x style_scale
 MAX_STEPS = 1000
 MAX_STYLES = 4
 PRESETS = preset_table.COUNT  # 26
-PRESET_MAX_CHARS = 1000  # a blend of all 26 presets by id fits; more is a 422, not a record rewritten per poll
 SEED_MAX = 2**31 - 1
 WEIGHT_MAX = 1e12
 MAX_JSON_BYTES = 64 * 1024  # a JSON request body; more is a 413
 MAX_OUTPUT = 4096  # the result's long side after upscaling (size x upscale), px
-Init = Literal["content", "noise", "style"]
+Init = Literal["content", "noise", "style", "fast"]  # fast: the fast network's picture (worker/engines/gatys.py)
 INITS: tuple[str, ...] = get_args(Init)
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = get_args(Device)
@@ -87,54 +87,71 @@ def fail(code: str, message: str, field: str | None = None) -> PydanticCustomErr
 
 # --- presets --------------------------------------------------------------------------------------------------------
 
+# The text forms of a preset and of style_weights, as patterns: the OpenAPI document states them and the API
+# checks them, so the two cannot disagree (a weight is a plain decimal; a blend lists at most all 26 presets).
+WEIGHT = r"(?:[0-9]+(?:\.[0-9]+)?)"
+POSITIVE = r"(?:[0-9]*[1-9][0-9]*(?:\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)"  # a weight above 0
+ZERO = r"(?:0+(?:\.0+)?)"
+_ITEM = "(?:" + "|".join(re.escape(p.name) for p in preset_table.PRESETS) + "|" + "|".join(
+    str(i) for i in reversed(range(PRESETS))) + ")"
+_PART = f"{_ITEM}(?::{POSITIVE})?"
+PRESET_PATTERN = f"^{_PART}(?:, *{_PART}){{0,{PRESETS - 1}}}$"
+
+
+def weights_pattern(n: int | None = None) -> str:
+    """n comma-separated weights, at least one above 0 (any n from 1 to MAX_STYLES when n is None)."""
+    def exactly(n: int) -> str:
+        return "|".join(",".join([ZERO] * k + [POSITIVE] + [WEIGHT] * (n - 1 - k)) for k in range(n))
+    return "^(?:" + "|".join(exactly(k) for k in ([n] if n else range(1, MAX_STYLES + 1))) + ")$"
+
+
 def preset_value(raw: Any) -> int | str:
-    """An id 0-25, a preset name, or a blend "3:0.5,12:0.5" (each preset at most once) -> the id (int) or the
-    normalised blend of ids ("3:0.5,12:0.5", weights summing to 1)."""
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+    """An id 0-25, a preset name, or a blend "3:0.5,12:0.5" (at most the 26 presets; a preset named twice counts
+    once, its weights summed) -> the id (int) or the normalised blend of ids ("3:0.5,12:0.5", summing to 1)."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < PRESETS:
+        return raw
+    # a pattern of ASCII digits: str.isdigit() would take '²' (and other Unicode digits) that int() refuses
+    if not isinstance(raw, str) or not re.fullmatch(PRESET_PATTERN, raw):
         raise fail("invalid_parameter", f"must be {ALLOWED_PRESET}, not {str(raw)[:40]!r}")
-    text = str(raw).strip()
-    # str.isdigit() takes '²' and other Unicode digits that int() refuses: only ASCII reaches the table
-    if not text.isascii() or len(text) > PRESET_MAX_CHARS:
-        raise fail("invalid_parameter", f"must be {ALLOWED_PRESET}, not {text[:40]!r}")
-    parts = [p for p in text.split(",") if p.strip()] if ":" in text or "," in text else [text]
-    if text.casefold() in NAMES:
-        parts = [text]
-    if len(parts) > PRESETS:
-        raise fail("invalid_parameter", f"a blend names at most the {PRESETS} presets, each once; not {len(parts)}")
-    try:
-        weights = preset_table.parse(raw if isinstance(raw, int) else text)
-    except ValueError as e:  # the table's own message lists all 26 names: too long for one field's error
-        message = str(e) if len(str(e)) < 120 else f"must be {ALLOWED_PRESET}, not {text[:40]!r}"
-        raise fail("invalid_parameter", message) from None
-    if len(weights) != len(parts):
-        raise fail("invalid_parameter", f"a blend names each preset at most once: {text[:40]!r}")
+    weights = preset_table.parse(raw)
     if len(weights) == 1:
         return next(iter(weights))
     return ",".join(f"{i}:{w:g}" for i, w in weights.items())
 
 
-NAMES = {p.name.casefold() for p in preset_table.PRESETS}
-ALLOWED_PRESET = f"a preset id 0-{PRESETS - 1}, a preset name, or a blend like 3:0.5,12:0.5"
+ALLOWED_PRESET = f"a preset id 0-{PRESETS - 1}, a preset name, or a blend like 3:0.5,12:0.5 (weights above 0)"
 Preset = Annotated[Union[int, str], BeforeValidator(preset_value), WithJsonSchema({
     "anyOf": [{"type": "integer", "minimum": 0, "maximum": PRESETS - 1},
-              {"type": "string", "maxLength": PRESET_MAX_CHARS, "examples": ["3", "3:0.5,12:0.5"]}],
-    "description": f"{ALLOWED_PRESET} (GET /api/styles lists them); each preset at most once in a blend"})]
+              {"type": "string", "pattern": PRESET_PATTERN, "examples": ["3", "3:0.5,12:0.5"]}],
+    "description": f"{ALLOWED_PRESET}; GET /api/styles lists them"})]
 
 
 def weights_value(raw: Any) -> Any:
     """style_weights: "0.7,0.3" (a form field) or a list -> [0.7, 0.3]."""
     if isinstance(raw, str):
-        try:
-            return [float(s) for s in raw.split(",")]
-        except ValueError:
-            raise fail("invalid_parameter", f"must be comma-separated numbers like 0.7,0.3, not {raw[:40]!r}")
+        if not re.fullmatch(weights_pattern(), raw):
+            raise fail("invalid_parameter", f"must be one weight per style file, comma-separated, at least one "
+                       f"above 0, like 0.7,0.3; not {raw[:40]!r}")
+        return [float(s) for s in raw.split(",")]
     return raw
 
 
 StyleWeights = Annotated[list[float], BeforeValidator(weights_value), WithJsonSchema({
-    "type": "string", "pattern": r"^\d+(\.\d+)?(,\d+(\.\d+)?){0,%d}$" % (MAX_STYLES - 1), "examples": ["0.7,0.3"],
-    "description": "one weight per style file, comma-separated (default: equal)"})]
+    "type": "string", "pattern": weights_pattern(), "examples": ["0.7,0.3"],
+    "description": "one weight per style file, comma-separated, at least one above 0 (default: equal)"})]
 Name = Annotated[str, Field(pattern=NAME_RE.pattern)]
+
+
+def flag_value(raw: Any) -> Any:
+    """A form's true/false: only those two words (a document's boolean is not "1", "yes" or "on")."""
+    if isinstance(raw, str):
+        if raw not in ("true", "false"):
+            raise fail("invalid_parameter", f"must be true or false, not {raw[:40]!r}")
+        return raw == "true"
+    return raw
+
+
+Flag = Annotated[bool, BeforeValidator(flag_value)]
 
 
 # upscale: a form sends "2"; the Literal alone would refuse the text
@@ -187,7 +204,7 @@ def counts(info: ValidationInfo) -> dict | None:
 class Gatys(Params):
     """Gatys et al. optimisation on VGG-19: a content photo and 1-4 style images (blended by style_weights)."""
     files: ClassVar = {"content": (1, 1), "style": (1, MAX_STYLES)}
-    engine: Literal["gatys"] = "gatys"
+    engine: Literal["gatys"] = Field("gatys", description="optimisation on VGG-19 (the default)")
     size: int = size_field("gatys")
     steps: int = Field(100, ge=1, le=MAX_STEPS, description="optimiser steps over all coarse-to-fine stages")
     content_weight: float = Field(1.0, ge=0, le=WEIGHT_MAX, description="keep the photo's structure")
@@ -198,7 +215,7 @@ class Gatys(Params):
                                f"output's; size x style_scale is at most {STYLE_SIDE_MAX} px")
     seed: int = Field(default_factory=random_seed, ge=0, le=SEED_MAX, description="random when absent; echoed")
     style_weights: Optional[StyleWeights] = None
-    preserve_color: bool = Field(False, description="keep the photo's colours")
+    preserve_color: Flag = Field(False, description="keep the photo's colours")
 
     @model_validator(mode="after")
     def check(self, info: ValidationInfo):
@@ -224,12 +241,12 @@ class Gatys(Params):
 class Fast(Params):
     """Feed-forward: one of the 26 presets (or a blend), or any one style image (Magenta arbitrary)."""
     files: ClassVar = {"content": (1, 1), "style": (0, 1)}
-    engine: Literal["fast"]
+    engine: Literal["fast"] = Field(description="feed-forward: a preset or one style image")
     size: int = size_field("fast")
     preset: Optional[Preset] = None
     strength: Optional[float] = Field(None, ge=0, le=1, description="blend with the photo, 0-1; default: the "
                                       "preset's own strength (1 for a style image)")
-    preserve_color: bool = Field(False, description="keep the photo's colours")
+    preserve_color: Flag = Field(False, description="keep the photo's colours")
 
     @model_validator(mode="after")
     def check(self, info: ValidationInfo):
@@ -244,7 +261,7 @@ class Fast(Params):
 class Translate(Params):
     """Your own image-to-image generator (CycleGAN / pix2pix) from MODELS_DIR/translate: content, model, size."""
     files: ClassVar = {"content": (1, 1)}
-    engine: Literal["translate"]
+    engine: Literal["translate"] = Field(description="your own CycleGAN / pix2pix model")
     size: int = size_field("translate")
     model: Name = Field(description="a translate model's name (GET /api/generators lists them)")
 
@@ -282,6 +299,10 @@ class Portrait(Params):
 ENGINES = {"stylize": {"gatys": Gatys, "fast": Fast, "translate": Translate},
            "portrait": {"fast": Portrait, "gatys": Portrait}}
 DEFAULT_ENGINE = {"stylize": "gatys", "portrait": "fast"}
+# Multipart parts per request: the largest valid form (gatys: every field and MAX_STYLES styles) and room for a
+# few unknown fields, so those are answered with a 422 naming them rather than a 413.
+MAX_FORM_PARTS = max(len(m.model_fields) + sum(most for _, most in m.files.values())
+                     for kinds in ENGINES.values() for m in kinds.values()) + 8
 Stylize = Annotated[Union[Gatys, Fast, Translate], Field(discriminator="engine")]
 # A known field sent to the wrong engine: a code of its own where one says more than not_for_engine.
 WRONG_ENGINE = {"preset": ("preset_needs_fast", "presets work with engine=fast; gatys needs style file(s)")}
@@ -299,10 +320,10 @@ def parse(kind: str, fields: Mapping[str, Any], files: Mapping[str, int], limits
           strict: bool = False):
     """A request's text fields and upload counts -> the validated model; ParamError naming what is wrong.
 
-    fields: form or JSON values (blank strings count as absent); files: {"style": 2, ...} upload counts (a file
+    fields: form or JSON values (JSON null counts as absent; a blank form field is a value, like any); files: {"style": 2, ...} upload counts (a file
     field sent as text is in `fields`); limits: a deployment's lower caps, {"max_size": 768, "max_steps": 500}.
     """
-    given = {k: v for k, v in fields.items() if v is not None and not (isinstance(v, str) and v.strip() == "")}
+    given = {k: v for k, v in fields.items() if v is not None}
     uploads = {k: n for k, n in files.items() if n}
     every = fields_of(kind)
     unknown = sorted(str(k) for k in set(given) | set(uploads) if k not in every)

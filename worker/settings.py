@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = Field("", description="the address phones use (Open in Expo Snack); empty: the LAN address")
     TRUST_PROXY: int = Field(0, ge=0, description="number of proxies in front whose X-Forwarded-* to trust")
     MAX_UPLOAD_MB: int = Field(20, ge=1, description="whole request; more is a 413")
-    MAX_FORM_PARTS: int = Field(16, ge=1, description="multipart parts per request")
+    MAX_FORM_PARTS: int = Field(params.MAX_FORM_PARTS, ge=1, description="multipart parts per request")
     MAX_PIXELS: int = Field(40_000_000, ge=1, description="decoded pixels per image (the decompression-bomb guard)")
     # A deployment may lower the request contract's caps (worker/params.py), never raise them.
     MAX_SIZE: int = Field(params.MAX_SIZE, ge=1, le=params.MAX_SIZE, description="output long side, px")
