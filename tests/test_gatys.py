@@ -331,3 +331,28 @@ def test_defaults_come_from_the_options():
     from worker import params  # the client-facing defaults are the request contract's
     assert d["steps"] == params.Gatys.model_fields["steps"].default
     assert d["style_weight"] == params.Gatys.model_fields["style_weight"].default
+
+
+# --- the style image's side (issue 12) ---------------------------------------------------------------------------
+
+
+def test_style_side_is_capped_like_the_output_side(monkeypatch):
+    from worker.core.images import to_image
+    from worker.engines import gatys as engine
+
+    photo, painting = to_image(gradient(96, 80)), to_image(stripes(300, 300))
+    loaded, ran = [], []
+    monkeypatch.setattr(engine, "vgg", lambda *a, **k: loaded.append(a))
+    monkeypatch.setattr(gatys, "stylize", lambda content, styles, **kw: ran.append(kw["options"]) or
+                        gatys.Result(content, {}, 0, (0, 0)))
+    # 1024 px x 4 would put a 4096 px style image through the VGG (14 GB measured): refused before any work
+    for size, scale in ((1024, 4.0), (1024, 1.5), (600, 2.0)):
+        with pytest.raises(ValueError, match=r"style image's long side\) must be at most 1024 px on CPU"):
+            engine.run(photo, [painting], size=size, style_scale=scale, device="cpu", init="content")
+    assert loaded == [] and ran == []
+    # up to the cap it runs; a tiny job's style side counts from the finest stage (min_size 128)
+    engine.run(photo, [painting], size=512, style_scale=2.0, device="cpu", init="content")
+    engine.run(photo, [painting], size=16, style_scale=4.0, device="cpu", init="content")
+    assert [(o.size, o.style_scale) for o in ran] == [(512, 2.0), (16, 4.0)]
+    with pytest.raises(ValueError, match="at most 1024 px"):
+        engine.run(photo, [painting], size=16, style_scale=4.0, min_size=300, device="cpu", init="content")

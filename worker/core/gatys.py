@@ -291,8 +291,10 @@ def _content_targets(vgg, content: torch.Tensor, layers, bf16: bool) -> dict:
 class _Loss:
     """Total loss of an image at one stage; keeps the last parts for progress reports."""
 
-    def __init__(self, vgg, c_targets, s_targets, *, content_weight, style_weight, tv_weight, layer_weights, bf16):
+    def __init__(self, vgg, c_targets, s_targets, *, content_weight, style_weight, tv_weight, layer_weights, bf16,
+                 content_mask=None):
         self.vgg, self.ct, self.st, self.bf16 = vgg, c_targets, s_targets, bf16
+        self.cm = content_mask  # (1, 1, H, W) per-pixel content weight, or None (1 everywhere)
         self.cw, self.sw, self.tw = content_weight, style_weight, tv_weight
         total = sum(layer_weights)
         self.lw = dict(zip(s_targets, [w / total for w in layer_weights]))
@@ -304,13 +306,19 @@ class _Loss:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         with autocast(x.device, self.bf16):
             feats = self.vgg(x, self.layers)
-        content = sum((feats[k].float() - t).pow(2).sum() / self.c_norm[k] for k, t in self.ct.items()) / len(self.ct)
+        content = sum(self._weigh((feats[k].float() - t).pow(2)).sum() / self.c_norm[k]
+                      for k, t in self.ct.items()) / len(self.ct)
         style = sum(self.lw[k] * (gram(feats[k]) - t).pow(2).sum() / self.s_norm[k] for k, t in self.st.items())
         tv = tv_loss(x)
         total = self.cw * content + self.sw * style + self.tw * tv
         self.parts = {k: float(v.detach()) for k, v in
                       (("content", content), ("style", style), ("tv", tv), ("total", total))}
         return total
+
+    def _weigh(self, d: torch.Tensor) -> torch.Tensor:
+        if self.cm is None:
+            return d
+        return d * torch.nn.functional.interpolate(self.cm.to(d.device), size=d.shape[-2:], mode="area")
 
 
 def _optimiser(name: str, x: torch.Tensor, lr: Optional[float]):
@@ -333,7 +341,7 @@ def _initial(init: str, content: torch.Tensor, style: torch.Tensor, seed: int) -
 
 
 def _run(content, styles, weights, o: GatysOptions, *, vgg, snapshot_every, on_step, cache,
-         init_image=None) -> Result:
+         init_image=None, content_mask=None) -> Result:
     dev = _device_of(vgg)
     torch.manual_seed(o.seed)
     preserve_color, optimizer, bf16 = o.preserve_color, o.optimizer, o.bf16
@@ -366,7 +374,7 @@ def _run(content, styles, weights, o: GatysOptions, *, vgg, snapshot_every, on_s
                 {k: s_targets[k] + weight * v for k, v in g.items()}
         c_targets = _content_targets(vgg, c, o.content_layers, bf16)
         loss = _Loss(vgg, c_targets, s_targets, content_weight=o.content_weight, style_weight=o.style_weight,
-                     tv_weight=o.tv_weight, layer_weights=lw, bf16=bf16)
+                     tv_weight=o.tv_weight, layer_weights=lw, bf16=bf16, content_mask=content_mask)
         if x is not None:
             start = images.resize(x.cpu(), (w, h))
         elif init_image is not None:  # e.g. the fast network's answer (worker.engines.gatys, init="fast")
@@ -415,7 +423,7 @@ def _run(content, styles, weights, o: GatysOptions, *, vgg, snapshot_every, on_s
 def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], *, vgg, options: Optional[GatysOptions] = None,
             style_weights: Optional[Sequence[float]] = None, snapshot_every: int = 0, on_step: Optional[OnStep] = None,
             cache: Optional[TargetCache] = TARGETS, init_image: Optional[torch.Tensor] = None,
-            **overrides) -> Result:
+            content_mask: Optional[torch.Tensor] = None, **overrides) -> Result:
     """Stylise `content` (1, 3, H, W) RGB 0..1 with `styles` (each (1, 3, h, w)); output long side = options.size.
 
     vgg: a worker.core.vgg.VGG19 on the device to use. options: a GatysOptions (default: its defaults); keyword
@@ -423,17 +431,27 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], *, vgg, optio
     (normalised; default equal). snapshot_every: put the current image (at output size) into every Nth Step.
     on_step may raise (e.g. to cancel) and the exception propagates.
     init_image: (1, 3, h, w) 0..1 to start from instead of `init` (resized to each first stage).
+    content_mask: (1, 1, h, w) per-pixel content weight >= 0 (times content_weight; resized to each layer), e.g.
+    higher on a face so the painting keeps it (worker.engines.portrait).
     """
     dev = _device_of(vgg)
     o = dataclasses.replace(options or GatysOptions(), **overrides)  # TypeError names an unknown option
     o.check(dev)
     weights = _check(content, styles, style_weights)
     kw = dict(vgg=vgg, snapshot_every=snapshot_every, on_step=on_step, cache=cache)
+    if content_mask is not None:
+        if content_mask.dim() != 4 or content_mask.shape[:2] != (1, 1) or not torch.isfinite(content_mask).all() \
+                or content_mask.min() < 0:
+            raise ValueError(f"content_mask must be a finite (1, 1, H, W) tensor >= 0, not {tuple(content_mask.shape)}")
+        kw["content_mask"] = content_mask.float().cpu()
     content, styles = content.float().cpu(), [s.float().cpu() for s in styles]
     if init_image is not None:
         if init_image.dim() != 4 or init_image.shape[:2] != (1, 3) or not torch.isfinite(init_image).all():
             raise ValueError(f"init_image must be a finite (1, 3, H, W) tensor, not {tuple(init_image.shape)}")
         kw["init_image"] = init_image.float().cpu().clamp(0, 1)
+    elif o.init == "fast":  # the core has no fast network: the engine paints that picture and passes it
+        raise ValueError("init='fast' starts from the fast network's picture: pass it as init_image "
+                         "(worker.engines.gatys does)")
     try:
         return _run(content, styles, weights, o, **kw)
     except Diverged as first:
