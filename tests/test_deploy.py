@@ -1,6 +1,7 @@
 """Deployment files, checked without a docker engine (none runs here or in CI).
 
-- docker-compose.yml (+ the CPU override, + the flower profile) pass Debian's `docker-compose config -q`;
+- docker-compose.yml (+ the CPU override, + the Flower file) pass Debian's `docker-compose config -q`; Flower
+  refuses to start without FLOWER_BASIC_AUTH;
 - the settings that matter are really there (parsed YAML, anchors resolved): GPU reservation, healthchecks,
   Redis persistence and noeviction, grace period above the soft shutdown, which volumes go where;
 - the Dockerfile parses with BuildKit's own parser, passes hadolint, has the two targets, runs both as a
@@ -27,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 COMPOSE_CPU = ROOT / "docker-compose.cpu.yml"
+COMPOSE_FLOWER = ROOT / "docker-compose.flower.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 BIN = Path(sys.executable).parent
 
@@ -49,12 +51,24 @@ def compose_bin() -> str:
 @pytest.mark.parametrize("args", [
     ["-f", "docker-compose.yml"],
     ["-f", "docker-compose.yml", "-f", "docker-compose.cpu.yml"],
-    ["-f", "docker-compose.yml", "--profile", "flower"],
+    ["-f", "docker-compose.yml", "-f", "docker-compose.flower.yml"],
 ], ids=["gpu", "cpu-override", "flower"])
 def test_compose_config_validates(args):
     run = subprocess.run([compose_bin(), *args, "config", "-q"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "COMPOSE_PROJECT_NAME": "check"})
+                         timeout=60, env={**os.environ, "COMPOSE_PROJECT_NAME": "check",
+                                          "FLOWER_BASIC_AUTH": "admin:secret"})
     assert run.returncode == 0, run.stderr
+
+
+def test_flower_refuses_to_start_without_basic_auth_and_the_rest_does_not_need_it():
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
+    env["COMPOSE_PROJECT_NAME"] = "check"
+    flower = subprocess.run([compose_bin(), "-f", "docker-compose.yml", "-f", "docker-compose.flower.yml", "config",
+                             "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert flower.returncode != 0 and "FLOWER_BASIC_AUTH" in flower.stderr
+    plain = subprocess.run([compose_bin(), "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert plain.returncode == 0, plain.stderr
 
 
 def test_compose_rejects_a_broken_file(tmp_path):
@@ -110,18 +124,35 @@ def test_worker_health_and_shutdown_timing():
     assert seconds(worker["stop_grace_period"]) > float(env["WORKER_SOFT_SHUTDOWN_TIMEOUT"])
 
 
-def test_volumes_media_shared_models_on_worker_only():
+def mounts(service: dict) -> dict[str, tuple[str, bool]]:
+    """volume name -> (target, read only), from the short and the long syntax."""
+    out = {}
+    for v in service.get("volumes", []):
+        if isinstance(v, dict):
+            out[v["source"]] = (v["target"], bool(v.get("read_only")))
+        else:
+            parts = v.split(":")
+            out[parts[0]] = (parts[1], parts[2:] == ["ro"])
+    return out
+
+
+def test_volumes_media_shared_models_on_worker_and_read_only_on_api():
     services = load(COMPOSE)["services"]
-    mounts = {name: {v.split(":")[0] for v in s.get("volumes", [])} for name, s in services.items()}
-    assert "media" in mounts["api"] and "media" in mounts["worker"]
-    assert [name for name, m in mounts.items() if "models" in m] == ["worker"]
+    m = {name: mounts(s) for name, s in services.items()}
+    assert "media" in m["api"] and "media" in m["worker"]
+    # the API lists and checks the same translate models and generators the worker runs
+    assert m["api"]["models"] == (m["worker"]["models"][0], True)
+    api_models = next(v for v in services["api"]["volumes"] if isinstance(v, dict) and v["source"] == "models")
+    assert api_models["volume"]["nocopy"] is True  # only the worker's image fills the volume ...
+    assert "worker" in services["api"]["depends_on"]  # ... which it does first
     assert {"media", "models", "redis"} <= set(load(COMPOSE)["volumes"])
 
 
-def test_flower_is_optional():
-    services = load(COMPOSE)["services"]
-    assert services["flower"]["profiles"] == ["flower"]
-    assert [n for n, s in services.items() if s.get("profiles")] == ["flower"]
+def test_flower_is_a_separate_file_with_a_required_login():
+    assert "flower" not in load(COMPOSE)["services"]
+    flower = load(COMPOSE_FLOWER)["services"]
+    assert list(flower) == ["flower"]
+    assert flower["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
 
 
 def test_cpu_override_replaces_the_gpu_worker():
