@@ -18,6 +18,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.errors import APIError
+
 bp = Blueprint("snack", __name__, url_prefix="/api")
 
 MOBILE = Path(__file__).resolve().parent.parent / "mobile"
@@ -117,6 +119,10 @@ def payload(server: str | None, root: Path = MOBILE) -> dict:
 
 @bp.get("/snack")
 def snack():
+    if not (MOBILE / "App.tsx").is_file():
+        raise APIError(503, "snack_unavailable", f"this server has no copy of the app's source ({MOBILE}/App.tsx and "
+                       "src/); run it from the repository, or build the api image with mobile/App.tsx, "
+                       "mobile/src and mobile/package.json copied in")
     port = request.host.rsplit(":", 1)[1] if re.search(r":\d+$", request.host) else None  # none: 80/443
     public = current_app.config.get("PUBLIC_URL") or ""
     server, why = server_address(public, request.host_url, int(port) if port else None)

@@ -104,3 +104,10 @@ def test_needs_a_key_when_keys_are_set_and_never_contains_one(make):
     assert client.get("/api/snack").status_code == 401
     resp = client.get("/api/snack", headers={"Authorization": "Bearer sekrit-key-1"})
     assert resp.status_code == 200 and "sekrit" not in resp.get_data(as_text=True)
+
+
+def test_without_the_apps_source_a_clear_503(make, monkeypatch, tmp_path):
+    monkeypatch.setattr(snack, "MOBILE", tmp_path / "mobile")
+    r = make().get("/api/snack")
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "snack_unavailable"
+    assert "mobile/src" in r.get_json()["error"]["message"]

@@ -177,3 +177,31 @@ def test_presets_are_one_keyboard_radio_group(public, page):
     row = [tid(page, f"preset-{i}").bounding_box() for i in range(26)]
     right = max(b["x"] + b["width"] for b in row if abs(b["y"] - first["y"]) < 1)
     assert grid["x"] + grid["width"] - right < 4
+
+
+@pytest.fixture(scope="module")
+def keyed():
+    yield from serve({"PUBLIC_URL": "http://192.168.1.20:5000", "API_KEYS": "e2e-key-1"})
+
+
+def test_api_key_in_settings_unlocks_the_app(keyed, page):
+    page.goto(keyed.url)
+    err = tid(page, "styles-error")
+    err.wait_for()
+    assert "API key" in err.inner_text() and "Settings" in err.inner_text()
+    tid(page, "settings-tab").click()
+    assert "API key" in tid(page, "snack-error").inner_text()  # /api/snack needs the key too
+    tid(page, "api-key").fill("e2e-key-1")
+    requests = []
+    page.on("request", lambda r: requests.append(r) if "/api/" in r.url else None)
+    tid(page, "server-save").click()
+    assert "with an API key" in tid(page, "settings-note").inner_text()
+    page.locator('[data-testid="open-snack"]:visible:not([aria-disabled="true"])').wait_for()
+    tid(page, "stylize-tab").click()
+    tid(page, "preset-0").wait_for()
+    api = [r for r in requests if "/api/styles/" not in r.url]  # thumbnails are public
+    assert api and all(r.headers.get("authorization") == "Bearer e2e-key-1" for r in api), [r.url for r in api]
+    # kept across a reload, like the server URL
+    page.reload()
+    tid(page, "preset-0").wait_for()
+    shot(page, "api-key-ok")

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { getStyles, getTranslateModels, Preset, TranslateModel } from './api';
+import { explain, getStyles, getTranslateModels, Preset, TranslateModel } from './api';
 
 export type StylesState = {
   presets: Preset[];
@@ -23,7 +23,7 @@ export function useStyles(base: string | null, apiKey = ''): StylesState {
     setError(null);
     getStyles(base)
       .then((list) => { if (live) setPresets(list); })
-      .catch((e) => { if (live) { setPresets([]); setError(e.message); } })
+      .catch((e) => { if (live) { setPresets([]); setError(explain(e)); } })
       .finally(() => { if (live) setLoading(false); });
     // An older server without translate models: the app simply does not offer them.
     getTranslateModels(base).then((m) => live && setModels(m)).catch(() => live && setModels([]));
