@@ -18,10 +18,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.harness import Serve, free_port
+from worker import settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-DIST = Path(os.environ.get("WEB_DIR") or ROOT / "mobile" / "dist")
+DIST = settings.get().WEB_DIR  # the web build the served app uses (WEB_DIR)
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("E2E_SHOTS", "/tmp"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
