@@ -21,3 +21,16 @@ def redis_url(tmp_path_factory):
     """A Redis the tests may flush (tests/harness.py: REDIS_URL, else a private redis-server)."""
     from tests.harness import redis_server
     yield from redis_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """The real stack as `make serve` runs it (tests/harness.py Serve: gunicorn + both workers, the embedded
+    setup, its own VAR_DIR and port), shared by the tests that only talk HTTP to it (e.g. an OpenAPI fuzzer)."""
+    from tests.harness import Serve
+    server = Serve(tmp_path_factory.mktemp("served"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
