@@ -128,7 +128,7 @@ def test_deployment_caps_lower_the_contracts():
 def test_load_revalidates_a_record_and_kwargs_are_the_engine_call():
     rec = P.record(parse("stylize", {"engine": "fast", "preset": "4"}, content=1))
     p = P.load("stylize", rec, {"content": "uploads/x/content.png", "styles": []})
-    assert p.kwargs() == {"size": 512, "preset": 4, "strength": 1.0, "preserve_color": False}
+    assert p.kwargs() == {"size": 512, "preset": 4, "strength": presets.PRESETS[4].strength, "preserve_color": False}
     portrait = P.load("portrait", {"seed": 3, "preset": 1}, {"styles": []})
     assert portrait.kwargs() == {"engine": "fast", "size": 512, "seed": 3, "preset": 1}
     with pytest.raises(P.ParamError):  # a record the contract refuses fails the job (invalid_params)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from worker import settings
+from worker import params, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,9 +28,9 @@ SWEEP = "art.sweep"  # fails jobs stuck in queued/running (worker/tasks.py sweep
 TASKS = (STYLIZE, PORTRAIT, CLEANUP, SWEEP)
 SWEEP_EVERY = 60.0
 
-FAST_QUEUE = "fast"
-SLOW_QUEUE = "slow"  # gatys optimisation and portraits
-QUEUES = (FAST_QUEUE, SLOW_QUEUE)
+# The queues and which job goes to which: the request contract's (worker/params.py), named here for Celery's use.
+FAST_QUEUE, SLOW_QUEUE, QUEUES, FAST_ENGINES, queue_for = (params.FAST_QUEUE, params.SLOW_QUEUE, params.QUEUES,
+                                                          params.FAST_ENGINES, params.queue_for)
 
 
 def var_dir() -> Path:
@@ -41,12 +41,6 @@ def redis_url() -> str | None:
     return settings.get().REDIS_URL or None
 
 
-FAST_ENGINES = ("fast", "translate")  # one feed-forward pass each
-
-
-def queue_for(kind: str, engine: str) -> str:
-    """Feed-forward stylize jobs (fast, translate) go to the fast queue; gatys and portraits to the slow one."""
-    return FAST_QUEUE if kind == "stylize" and engine in FAST_ENGINES else SLOW_QUEUE
 
 
 def time_limits() -> tuple[int, int]:
