@@ -13,9 +13,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from worker import params
 from worker.train import options  # torch-free: the flags below need no torch
 
-DEVICES = ("auto", "cpu", "cuda")
 KINDS = {"train-gan": "dcgan", "train-cyclegan": "cyclegan", "train-pix2pix": "pix2pix"}
 
 
@@ -47,7 +47,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", metavar="N", type=int, default=0, help="data order and noise seed (default 0)")
     p.add_argument("--run-dir", metavar="DIR", help="checkpoints, samples, losses.png (default var/train/...)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--device", choices=params.DEVICES, default="auto")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
 
 
