@@ -136,3 +136,28 @@ test('a "before" photo that no longer loads (web blob after a reload) is dropped
   expect(screen.queryByTestId('compare-before')).toBeNull();
   expect(screen.getByTestId('result-image')).toBeTruthy();
 });
+
+test('after a reload the web photo is gone: the result shows and a line says why there is no "before"', async () => {
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10));
+  mount({ entry: { ...entry, content: { uri: 'blob:http://x/1', name: 'p.jpg', type: 'image/jpeg' } } });
+  await waitFor(() => expect(screen.getByTestId('result-image')).toBeTruthy());
+  expect(screen.queryByTestId('before-image')).toBeNull();
+  expect(screen.getByTestId('before-lost')).toHaveTextContent(/forgot it when the page was reloaded/);
+});
+
+test('the "before" comes from the job\'s own URLs when the server offers them (urls.face, urls.content)', async () => {
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10, { kind: 'portrait',
+    urls: { ...job('succeeded').urls, face: '/api/jobs/job1/face' } }));
+  mount({ entry: { ...entry, kind: 'portrait', engine: 'gatys', seed: 3, content: null } });
+  await waitFor(() => expect(screen.getByTestId('before-image')).toBeTruthy());
+  expect(screen.getByTestId('before-image').props.source).toEqual({ uri: 'http://s/api/jobs/job1/face' });
+});
+
+test('a portrait from a photo is titled so and compares with that photo', async () => {
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10, { kind: 'portrait' }));
+  mount({ entry: { ...entry, kind: 'portrait', engine: 'fast', seed: null, upscale: 2 } });
+  await waitFor(() => expect(screen.getByTestId('before-image')).toBeTruthy());
+  expect(screen.getByText('Portrait · from your photo')).toBeTruthy();
+  expect(screen.getByText(/print ×2/)).toBeTruthy();
+  expect(screen.getByTestId('before-image').props.source).toEqual({ uri: 'file:///p.jpg' });
+});

@@ -57,7 +57,7 @@ export default function HistoryScreen({ history, onOpen, onClear }: Props) {
       })}
       {confirming ? (
         <View testID="history-clear-confirm" accessibilityRole="alert" style={s.confirm}>
-          <Text style={s.title}>Clear all {history.length} jobs from this list?</Text>
+          <Text style={s.title}>{history.length === 1 ? 'Clear the one job' : `Clear all ${history.length} jobs`} from this list?</Text>
           <Text style={s.muted}>This only forgets them on this device; it cannot be undone. The server deletes results after a day anyway.</Text>
           <View style={s.buttons}>
             <Button testID="history-clear-yes" kind="danger" label="Clear the list" onPress={() => { setConfirming(false); onClear(); }} />

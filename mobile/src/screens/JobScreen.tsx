@@ -173,7 +173,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
         ) : null}
         {job?.status === 'succeeded' ? (
           <>
-            <CompareView before={before} beforeLabel={entry.kind === 'portrait' ? 'Face' : 'Before'} after={resultUrl(base, entry.id)} />
+            <CompareView before={beforeLost ? null : before} beforeLabel={entry.kind === 'portrait' ? 'Face' : 'Before'} after={resultUrl(base, entry.id)} />
             {beforeLost ? (
               <Text testID="before-lost" style={s.meta}>Your photo is not shown: this browser forgot it when the page was reloaded (the server keeps only the painting).</Text>
             ) : null}
