@@ -66,10 +66,11 @@ def test_a_bad_value_names_the_variable(clean_env, monkeypatch, name, value):
         settings.get()
 
 
-def test_one_models_dir_default_for_api_and_worker(clean_env):
+def test_one_models_dir_default_for_api_and_worker(clean_env, tmp_path, monkeypatch):
     from app import create_app
     from worker import models
 
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))  # the app's store and media here, not in ./var
     app = create_app({"RATE_LIMIT": ""})
     assert Path(app.config["MODELS_DIR"]) == models.models_dir() == ROOT / "var" / "models"
 
