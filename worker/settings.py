@@ -2,8 +2,8 @@
 pydantic-settings model. Torch-free (the API imports it).
 
 Field names are the environment variables' names. An empty or blank variable counts as unset (its default).
-`get()` is the process's Settings; entry points (create_app, serve, the CLI) take one explicitly, everything else
-reads `get()`. README's settings table is `python -m worker.settings` (tests/test_settings.py checks it).
+`get()` is the process's Settings; create_app and serve's main take one explicitly (default: `get()`), the rest
+of the API, the worker and the CLI read `get()`. README's settings table is `python -m worker.settings` (tests/test_settings.py checks it).
 """
 from __future__ import annotations
 
@@ -131,10 +131,12 @@ def get() -> Settings:
     """This process's settings, parsed once; parsed again only if one of its variables changed in os.environ
     (tests monkeypatch them)."""
     key = tuple(os.environ.get(name) for name in Settings.model_fields)
-    if key not in _cache:
+    found = _cache.get(key)
+    if found is None:  # (a local: another thread may clear the cache meanwhile)
+        found = Settings()
         _cache.clear()
-        _cache[key] = Settings()
-    return _cache[key]
+        _cache[key] = found
+    return found
 
 
 def table() -> str:
