@@ -12,6 +12,7 @@ The routes themselves stay plain Flask views that validate with worker/params.py
 of checks are part of the API); the operations below describe them and tests/test_api.py checks that every /api
 route is here. Validation by flask-openapi3 is not used: these functions are never served.
 """
+import json
 import os
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Optional
@@ -162,6 +163,12 @@ def branch(model: type[params.Params], title: str, require=(), drop=(), engines=
         props[name] = prop
     for name, override in over.items():
         props[name] = {**props[name], **override}
+    for name, prop in props.items():  # the docs page shows descriptions: the allowed values and default there too
+        notes = [f"one of {', '.join(map(str, prop['enum']))}"] if "enum" in prop else []
+        if prop.get("default") is not None:
+            notes.append(f"default {json.dumps(prop['default'])}")
+        if notes:
+            props[name] = {**prop, "description": f"{prop.get('description', '')} ({'; '.join(notes)})".strip()}
     if engines:
         props["engine"] = {**props["engine"], "enum": list(engines)}
         props["engine"].pop("const", None)
@@ -174,12 +181,40 @@ def one_of(*branches: dict) -> Any:
     """json_schema_extra: the model's schema is oneOf its branches, each a closed set of fields with their ranges
     and defaults (the docs page shows each branch)."""
     def extra(s: dict, _cls) -> None:
-        # top level: only the upload fields' types (so clients send them as files); the rules are the branches
-        s["properties"] = {k: v for b in reversed(branches) for k, v in b["properties"].items()
-                           if v.get("format") == "binary" or v.get("items", {}).get("format") == "binary"}
+        # top level: every field any branch takes, each at its loosest (the docs page lists these, and clients
+        # see which parts are files); the rules are the branches
+        variants: dict[str, list[dict]] = {}
+        for b in branches:
+            for k, v in b["properties"].items():
+                if v not in variants.setdefault(k, []):
+                    variants[k].append(v)
+        s["properties"] = {k: loosest(v) for k, v in variants.items()}
         s["oneOf"] = list(branches)
         s.pop("required", None)
     return extra
+
+
+def loosest(variants: list[dict]) -> dict:
+    """One schema admitting each variant of a field: the widest bounds, every allowed value."""
+    if len(variants) == 1:
+        return variants[0]
+    first, merged = variants[0], dict(variants[0])
+    if all("const" in v or "enum" in v for v in variants):
+        values = [x for v in variants for x in v.get("enum", [v.get("const")])]
+        merged.pop("const", None)
+        merged["enum"] = list(dict.fromkeys(values))
+        merged["description"] = f"one of {', '.join(map(str, merged['enum']))}" + (
+            f" (default {json.dumps(first['default'])})" if "default" in first else "")
+        return merged
+    if all(v.get("type") == first.get("type") for v in variants):
+        for key, pick in (("minimum", min), ("maximum", max), ("minItems", min), ("maxItems", max)):
+            if all(key in v for v in variants):
+                merged[key] = pick(v[key] for v in variants)
+        patterns = list(dict.fromkeys(v["pattern"] for v in variants if "pattern" in v))
+        if len(patterns) > 1:
+            merged["pattern"] = "|".join(f"(?:{p})" for p in patterns)
+        return merged
+    return {"anyOf": variants, "description": first.get("description", "")}
 
 
 FACE, PHOTO = ("photo",), ("seed", "generator")

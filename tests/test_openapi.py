@@ -49,6 +49,14 @@ def test_every_request_field_shows_its_range_and_default(client):
             assert prop.get("description"), (title, name)
             if prop.get("type") in ("integer", "number") and "enum" not in prop:
                 assert "minimum" in prop and "maximum" in prop, (title, name)
+    # the docs page lists the top-level fields: every field of every engine, its default in the description
+    listed = spec["components"]["schemas"]["StylizeForm"]["properties"]
+    installed = [r["name"] for r in client.get("/api/generators").json["translate"]]
+    assert set(listed) == {f for m in ENGINES.values() for f in (*m.model_fields, *m.files)} - (
+        set() if installed else {"model"})  # `model` names the installed translate models: none, no field
+    assert not installed or listed["model"]["enum"] == installed
+    assert "(default 100)" in listed["steps"]["description"] and listed["size"]["minimum"] == min(
+        params.MIN_SIZE[e] for e in ENGINES)
     gatys = forms["gatys: 1 style file(s)"]["properties"]
     for name, field in params.Gatys.model_fields.items():  # the contract's defaults and bounds, as they are
         if field.default is not None and not callable(field.default_factory):
