@@ -268,6 +268,23 @@ def test_workers_measure_the_gatys_step_cost_without_per_job_overhead():
     with unittest.mock.patch.object(tasks.time, "perf_counter", lambda: Fake.clock):
         assert tasks.measure_gatys(Fake()) == pytest.approx(0.5)
 
+    class Cached(Fake):  # a first run at the size pays one-off costs (new kernels): not a per-step cost
+        sizes: set = set()
+
+        def run(self, img, styles, size, steps):
+            Fake.clock += (0 if size in Cached.sizes else 30.0) + steps * 0.5 * size * size / 1e6
+            Cached.sizes.add(size)
+
+    with unittest.mock.patch.object(tasks.time, "perf_counter", lambda: Fake.clock):
+        assert tasks.measure_gatys(Cached()) == pytest.approx(0.5)
+
+    class Noise(Fake):  # timings that make no sense give no estimate (0: nothing is refused), not a tiny one
+        def run(self, img, styles, size, steps):
+            Fake.clock += 5.0 / steps
+
+    with unittest.mock.patch.object(tasks.time, "perf_counter", lambda: Fake.clock):
+        assert tasks.measure_gatys(Noise()) == 0.0
+
 
 # --- idempotency keys that tell the truth ------------------------------------------------------------------------
 

@@ -291,17 +291,20 @@ _ready = mmap.mmap(-1, 16)
 COST = struct.Struct("d")
 
 
-def measure_gatys(m, side: int = 256, steps: int = 4) -> float:
+def measure_gatys(m, side: int = 192, steps: int = 3) -> float:
     """Seconds per Gatys step per output megapixel on this worker: the time `steps` more steps add to a run at a
-    modest size (the difference leaves out the per-job costs: style targets, the pyramid). Per pixel a small run
-    costs a little more than a large one: the estimate errs on the safe side."""
+    modest size (the difference leaves out the per-job costs: style targets, the pyramid), after an untimed run
+    that pays this size's one-off costs. Per pixel a small run costs a little more than a large one: the
+    estimate errs on the safe side. 0.0 when the timing came out meaningless (then nothing is refused)."""
     img = Image.new("RGB", (side, side), (120, 110, 100))
+    m.run(img, [img], size=side, steps=1)
     times = []
     for n in (1, 1 + steps):
         t0 = time.perf_counter()
         m.run(img, [img], size=side, steps=n)
         times.append(time.perf_counter() - t0)
-    return max(times[1] - times[0], 1e-6) / steps / (side * side / 1e6)
+    extra = times[1] - times[0]
+    return extra / steps / (side * side / 1e6) if extra > 0 else 0.0
 
 
 def consumed_queues() -> list[str]:
@@ -313,7 +316,7 @@ def warm(queues=None) -> None:
     tiny = Image.new("RGB", (32, 32), (128, 128, 128))
     runs = {"fast": lambda m: (m.run(tiny, preset=0, size=32), m.run(tiny, tiny, size=32)),
             "translate": lambda m: None,  # its models are the user's own, loaded by name; this imports torch
-            "gatys": lambda m: (m.run(tiny, [tiny], size=32, steps=1), COST.pack_into(_ready, 8, measure_gatys(m))),
+            "gatys": lambda m: COST.pack_into(_ready, 8, measure_gatys(m)),  # its first run loads the models
             "portrait": lambda m: m.run(0, preset=0, size=64)}
     wanted = {e for q in (queue.QUEUES if queues is None else queues) for e in WARM_FOR.get(q, ())}
     t0 = time.perf_counter()
