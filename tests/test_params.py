@@ -87,8 +87,8 @@ def test_portrait_photo_has_no_seed_and_seed_is_random_without_one():
     assert isinstance(parse("portrait", {"preset": "1"}).seed, int)
 
 
-@pytest.mark.parametrize("raw,value", [("3", 3), (3, 3), ("3:0.5, 12:0.5", "3:0.5,12:0.5"), ("3:1,3:1", 3), ("3:1,12:3", "3:0.25,12:0.75"),
-                                       (presets.PRESETS[7].name, 7), ("7:1", 7)])
+@pytest.mark.parametrize("raw,value", [("3", 3), (3, 3), ("3:0.5, 12:0.5", "3:0.5,12:0.5"), ("3:1,3:1", 3),
+                                       ("3:1,12:3", "3:0.25,12:0.75"), (presets.PRESETS[7].name, 7), ("7:1", 7)])
 def test_presets_normalise_to_ids(raw, value):
     assert parse("stylize", {"engine": "fast", "preset": raw}, content=1).preset == value
 

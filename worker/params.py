@@ -1,7 +1,7 @@
 """The request contract: every job parameter, limit and default, written once, as pydantic models.
 
 Torch-free and Flask-free: the API validates requests with these models and generates its OpenAPI document from
-them (app/openapi.py), the worker builds each engine call from them (worker/tasks.py:call_engine), the CLI takes
+them (app/docs.py), the worker builds each engine call from them (worker/tasks.py:call_engine), the CLI takes
 its flags and help from them, and the engines may import the limits.
 
 One model per job kind and engine, told apart by `engine`:
@@ -10,14 +10,16 @@ One model per job kind and engine, told apart by `engine`:
 - portrait: `Portrait` (a GAN face from `seed`, or the user's own `photo`, painted by engine fast or gatys).
 Files (content, style, photo) are not fields of these models: they travel as uploads, then as storage keys. The
 rules that involve them (style xor preset, style_weights per style, photo xor seed) read their counts from the
-validation context: `parse()` and `load()` pass it; `FILES` says which file fields each engine takes.
+validation context: `parse()` and `load()` pass it; each model's `files` says which uploads it takes, how many.
 
 A job record's `params` is `record(model)`: the effective values, defaults filled in (a random seed too).
 
-How to add a parameter: ONE line in the model it belongs to, with its type, default, range and a description,
-for example in `Fast` (and `Portrait`):
+How to add a parameter: ONE line in the model it belongs to (or in `Params`, for every engine), with its type,
+default, range and a description, for example in `Fast`:
 
-    upscale: Literal[1, 2, 4] = Field(1, description="enlarge the result 2x or 4x with the upscaler")
+    tint: float = Field(0.0, ge=0, le=1, description="how much of the preset's palette to keep")
+
+A form field arrives as text: a Literal of ints or a bool needs the text converted (see `Upscale`, `Flag`).
 
 The API admits it, the OpenAPI document and /api/docs show it with its range and default, the CLI grows a flag,
 and call_engine passes it to the engine's run() as a keyword of the same name (so the engine must accept it).
@@ -320,8 +322,8 @@ def parse(kind: str, fields: Mapping[str, Any], files: Mapping[str, int], limits
           strict: bool = False):
     """A request's text fields and upload counts -> the validated model; ParamError naming what is wrong.
 
-    fields: form or JSON values (JSON null counts as absent; a blank form field is a value, like any); files: {"style": 2, ...} upload counts (a file
-    field sent as text is in `fields`); limits: a deployment's lower caps, {"max_size": 768, "max_steps": 500}.
+    fields: form or JSON values (JSON null counts as absent; a blank form field is a value, like any); files:
+    {"style": 2, ...} upload counts (a file field sent as text is in `fields`); limits: a deployment's lower caps, {"max_size": 768, "max_steps": 500}.
     """
     given = {k: v for k, v in fields.items() if v is not None}
     uploads = {k: n for k, n in files.items() if n}
