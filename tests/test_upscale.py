@@ -182,3 +182,15 @@ def test_api_job_upscale_cancel_between_tiles(client, monkeypatch, local):
     monkeypatch.setattr(tasks.Run, "should_cancel", cancel_at_second_tile)
     assert tasks.run_job(r.json["id"]) == "canceled"
     assert client.get(r.json["urls"]["result"]).status_code == 409
+
+
+def test_cli_upscale_after_the_engine(tmp_path, capsys):
+    from worker.__main__ import main
+
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    picture(64, 48).save(src)
+    assert main(["stylize", str(src), "--preset", "3", "--size", "48", "--upscale", "2", "-o", str(out),
+                 "--device", "cpu"]) == 0
+    assert Image.open(out).size == (96, 72)  # 48x36 from the engine, then x2
+    assert main(["stylize", str(src), "--preset", "3", "--size", "1025", "--upscale", "4", "-o", str(out)]) == 2
+    assert "4096 px" in capsys.readouterr().err

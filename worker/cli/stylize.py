@@ -12,7 +12,7 @@ from worker.cli.flags import add_flags
 
 ENGINES = tuple(e for e in params.ENGINES["stylize"] if e != "translate")  # translate has its own command
 SNAPSHOT_EVERY = 10
-API_ONLY = ("engine", "upscale")  # --engine is this command's own choice; upscaling is the service's
+API_ONLY = ("engine", "upscale")  # --engine is this command's own choice; --upscale runs after the engine
 
 
 def gatys_fields() -> list[str]:
@@ -33,6 +33,7 @@ def add_arguments(p) -> None:
     add_flags(p, params.Gatys, gatys_fields(), helps={"seed": "seed of the noise init (default 0)",
                                               "style_weights": "blend weight per style image (default: equal)"})
     add_flags(p, params.Fast, fast_fields())
+    add_flags(p, params.Gatys, ["upscale"])
     p.add_argument("--device", choices=params.DEVICES, default="auto")
     p.add_argument("--snapshots", metavar="DIR", help=f"write the image every {SNAPSHOT_EVERY} steps here (gatys)")
     p.add_argument("--repeat", metavar="N", type=int, default=1, help="run N times in one process (timing)")
@@ -42,15 +43,15 @@ def add_arguments(p) -> None:
 class Bar:
     """A tqdm bar on stderr per run (--repeat starts a new one at step 1); the last step shows when it closes."""
 
-    def __init__(self, stream=None):
-        self.stream, self.bar = stream, None
+    def __init__(self, stream=None, desc="gatys"):
+        self.stream, self.bar, self.desc = stream, None, desc
 
     def __call__(self, p) -> None:
         from tqdm import tqdm
 
         if self.bar is None or p.step == 1:
             self.close()
-            self.bar = tqdm(total=p.total, file=self.stream or sys.stderr, unit="step", desc="gatys")
+            self.bar = tqdm(total=p.total, file=self.stream or sys.stderr, unit="step", desc=self.desc)
         loss = p.losses.get("total")
         if loss is not None:
             self.bar.set_postfix_str(f"loss {loss:.4g}", refresh=False)
@@ -91,6 +92,8 @@ def _check(args) -> None:
             raise ValueError("the fast engine needs exactly one of: one STYLE image, or --preset")
         if len(args.styles) > 1:
             raise ValueError("the fast engine takes one STYLE image (blend presets with --preset 3:0.5,12:0.5)")
+    if (args.upscale or 1) > 1 and (args.size or params.DEFAULT_SIZE) * args.upscale > params.MAX_OUTPUT:
+        raise ValueError(f"--size x --upscale must be at most {params.MAX_OUTPUT} px (the print limit)")
     if args.style_weights is not None and len(args.style_weights) != len(args.styles):
         raise ValueError(f"--style-weights needs one weight per STYLE image ({len(args.styles)}), "
                          f"got {len(args.style_weights)}")
@@ -173,6 +176,10 @@ def main(args) -> int:
             t0 = time.perf_counter()
             out = once()
             seconds.append(time.perf_counter() - t0)
+        if (args.upscale or 1) > 1:  # print size, as the service does it: after the engine
+            from worker.engines import upscale
+
+            out = upscale.run(out, args.upscale, device=args.device, on_progress=Bar(desc="upscale"))
         out.save(args.output)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
