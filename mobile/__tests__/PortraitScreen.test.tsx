@@ -67,3 +67,15 @@ test('print size: x2 and x4 offered, sent as upscale', async () => {
   await waitFor(() => expect(submit).toHaveBeenCalled());
   expect(submit.mock.calls[0][1]).toMatchObject({ seed: 7, upscale: 4 });
 });
+
+test('a trained face generator on the server can be chosen; it goes with the seed', async () => {
+  const submit = jest.spyOn(api, 'submitPortrait').mockResolvedValue(job('queued', 0, 0, { kind: 'portrait' }));
+  render(<PortraitScreen base="http://s" styles={stylesState({ generators: [{ name: 'paintings', size: 64 }] })}
+    onSubmitted={jest.fn()} seed0={9} />);
+  expect(screen.getByTestId('generator-bundled')).toBeChecked();
+  fireEvent.press(screen.getByTestId('generator-paintings'));
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('portrait-generate'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ seed: 9, generator: 'paintings' });
+});

@@ -204,3 +204,16 @@ test('a preset starts at its own default strength (the server\'s)', async () => 
   await waitFor(() => expect(submit).toHaveBeenCalled());
   expect(submit.mock.calls[0][1]).toMatchObject({ preset: 5, strength: 0.6 });
 });
+
+test('Keep the photo\'s colours is sent as preserve_color', async () => {
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  render(<StylizeScreen base="http://s" styles={stylesState()} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  fireEvent.press(screen.getByTestId('preserve-color'));
+  expect(screen.getByTestId('preserve-color')).toBeChecked();
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ preserveColor: true });
+});

@@ -139,10 +139,26 @@ test('translate: content, model and size only; print size (upscale) when above 1
   expect(fields(plain)).not.toHaveProperty('upscale');
 });
 
-test('the translate models come from GET /api/generators', async () => {
+test('the translate models and trained generators come from GET /api/generators', async () => {
   global.fetch = jest.fn(() => respond(200, fixtures.generators)) as any;
-  expect(await api.getTranslateModels('http://srv')).toEqual([
-    expect.objectContaining({ name: 'vintage', direction: fixtures.generators.translate[0].direction })]);
+  const got = await api.getModels('http://srv');
+  expect(got.translate).toEqual([expect.objectContaining({ name: 'vintage', direction: fixtures.generators.translate[0].direction })]);
+  expect(got.generators).toEqual(fixtures.generators.generators);
+  global.fetch = jest.fn(() => respond(200, { ...fixtures.generators, generators: [{ name: 'paintings', family: 'dcgan', size: 64 }] })) as any;
+  expect((await api.getModels('http://srv')).generators).toEqual([{ name: 'paintings', size: 64, created: undefined }]);
+});
+
+test('preserve_color only when asked; a trained generator with the seed, never with a photo', async () => {
+  const on = await api.stylizeForm({ content, preset: 7, engine: 'fast', size: 256, preserveColor: true });
+  expect(fields(on)).toMatchObject({ preserve_color: 'true' });
+  const off = await api.stylizeForm({ content, preset: 7, engine: 'fast', size: 256, preserveColor: false });
+  expect(fields(off)).not.toHaveProperty('preserve_color');
+  const face = await api.portraitForm({ seed: 5, generator: 'paintings', preset: 1, engine: 'fast' });
+  expect(fields(face)).toMatchObject({ seed: '5', generator: 'paintings' });
+  const photo = { uri: 'file:///me.jpg', name: 'me.jpg', type: 'image/jpeg' };
+  const mine = await api.portraitForm({ photo, seed: 5, generator: 'paintings', preset: 1, engine: 'fast' });
+  expect(fields(mine)).not.toHaveProperty('generator');
+  expect(fields(mine)).not.toHaveProperty('seed');
 });
 
 test('portrait "From a photo": the photo instead of a seed', async () => {

@@ -22,12 +22,14 @@ type Props = {
   onSteps?: (s: string) => void; // shown only when steps apply (Best quality)
   upscale?: Upscale;
   onUpscale?: (u: Upscale) => void; // print size, when given
+  preserve?: boolean;
+  onPreserve?: (on: boolean) => void; // "keep the photo's colours", when it applies
 };
 
 export const UPSCALES: Upscale[] = [1, 2, 4];
 
 /** Folded by default: output size, and optimisation steps for the Gatys engine. */
-export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale = 1, onUpscale }: Props) {
+export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale = 1, onUpscale, preserve = false, onPreserve }: Props) {
   const [open, setOpen] = useState(false);
   return (
     <View style={styles.wrap}>
@@ -47,6 +49,13 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale 
               </Pressable>
             ))}
           </View>
+          {onPreserve ? (
+            <Pressable testID="preserve-color" accessibilityRole="switch" aria-checked={preserve}
+              accessibilityLabel="Keep the photo's colours" onPress={() => onPreserve(!preserve)}
+              style={[styles.chip, styles.switch, preserve && styles.on]}>
+              <Text style={[styles.chipText, preserve && styles.onText]}>{preserve ? '☑' : '☐'} Keep the photo's colours (paint only the texture)</Text>
+            </Pressable>
+          ) : null}
           {onUpscale ? (
             <>
               <Text style={styles.label}>Print size: the painting enlarged with Real-ESRGAN (slower; at most {MAX_OUTPUT} px)</Text>
@@ -88,6 +97,7 @@ const styles = StyleSheet.create({
   chipText: { color: colors.ink },
   onText: { color: colors.accent, fontWeight: '700' },
   bad: { borderColor: colors.danger },
+  switch: { alignSelf: 'flex-start', paddingHorizontal: space(3) },
   badText: { color: colors.danger, fontSize: 13 },
   input: { borderWidth: 1, borderColor: colors.line, borderRadius: 8, padding: space(2), fontSize: 16, maxWidth: 140, backgroundColor: colors.card },
 });

@@ -22,6 +22,8 @@ export type Preset = { id: number; name: string; thumbnail: string; strength?: n
 
 /** A translate model (GET /api/generators: CycleGAN / pix2pix in MODELS_DIR/translate, e.g. the bundled vintage). */
 export type TranslateModel = { name: string; direction?: string; family?: string; size?: number };
+/** A face generator the user trained (GET /api/generators' generators: DCGANs in MODELS_DIR/generators). */
+export type Generator = { name: string; size?: number; created?: string };
 
 /** Print size: the result enlarged 2x or 4x (Real-ESRGAN) after painting; size x upscale at most MAX_OUTPUT. */
 export type Upscale = 1 | 2 | 4;
@@ -42,11 +44,13 @@ export type StylizeInput = {
   steps?: number | null;
   model?: string | null; // engine=translate
   upscale?: Upscale;
+  preserveColor?: boolean; // fast and gatys: keep the photo's colours
 };
 
 export type PortraitInput = {
   seed?: number | null; // a generated face; or
   photo?: Picked | null; // the user's own photo ("From a photo")
+  generator?: string | null; // a trained DCGAN for the generated face; absent: the bundled one
   style?: Picked | null;
   preset?: number | null;
   engine: Engine;
@@ -155,11 +159,15 @@ export async function getStyles(base: string): Promise<Preset[]> {
   }));
 }
 
-/** GET /api/generators' translate models (app/generators.py; fixtures/generators.json). */
-export async function getTranslateModels(base: string): Promise<TranslateModel[]> {
+/** GET /api/generators: translate models and trained face generators (app/generators.py; fixtures/generators.json). */
+export async function getModels(base: string): Promise<{ translate: TranslateModel[]; generators: Generator[] }> {
   const body = await call(base, '/api/generators');
-  return (body?.translate ?? []).map((m: any) => ({ name: String(m.name), direction: m.direction ?? undefined,
-    family: m.family ?? undefined, size: m.size ?? undefined }));
+  return {
+    translate: (body?.translate ?? []).map((m: any) => ({ name: String(m.name), direction: m.direction ?? undefined,
+      family: m.family ?? undefined, size: m.size ?? undefined })),
+    generators: (body?.generators ?? []).map((g: any) => ({ name: String(g.name), size: g.size ?? undefined,
+      created: g.created ?? undefined })),
+  };
 }
 
 /** GET /api/health (app/health.py; fixtures/health.json). */
@@ -225,13 +233,17 @@ export async function stylizeForm(input: StylizeInput): Promise<FormData> {
   else put(form, 'preset', input.preset);
   if (input.engine === 'fast') put(form, 'strength', input.strength);
   else put(form, 'steps', input.steps);
+  if (input.preserveColor) put(form, 'preserve_color', 'true');
   return form;
 }
 
 export async function portraitForm(input: PortraitInput): Promise<FormData> {
   const form = new FormData();
   if (input.photo) await appendImage(form, 'photo', input.photo); // a photo or a seed, never both
-  else put(form, 'seed', input.seed);
+  else {
+    put(form, 'seed', input.seed);
+    put(form, 'generator', input.generator);
+  }
   if (input.style) await appendImage(form, 'style', input.style);
   else put(form, 'preset', input.preset);
   put(form, 'engine', input.engine);

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { explain, getStyles, getTranslateModels, Preset, TranslateModel } from './api';
+import { explain, Generator, getModels, getStyles, Preset, TranslateModel } from './api';
 
 export type StylesState = {
   presets: Preset[];
@@ -7,12 +7,14 @@ export type StylesState = {
   error: string | null;
   reload: () => void;
   models?: TranslateModel[]; // the server's translate models (engine=translate); none: the option is not shown
+  generators?: Generator[]; // face generators the user trained (portraits); none: only the bundled one
 };
 
 /** The server's preset gallery and translate models, loaded again whenever the server URL or the API key changes. */
 export function useStyles(base: string | null, apiKey = ''): StylesState {
   const [presets, setPresets] = useState<Preset[]>([]);
   const [models, setModels] = useState<TranslateModel[]>([]);
+  const [generators, setGenerators] = useState<Generator[]>([]);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [nonce, setNonce] = useState(0);
@@ -26,9 +28,11 @@ export function useStyles(base: string | null, apiKey = ''): StylesState {
       .catch((e) => { if (live) { setPresets([]); setError(explain(e)); } })
       .finally(() => { if (live) setLoading(false); });
     // An older server without translate models: the app simply does not offer them.
-    getTranslateModels(base).then((m) => live && setModels(m)).catch(() => live && setModels([]));
+    getModels(base)
+      .then((m) => { if (live) { setModels(m.translate); setGenerators(m.generators); } })
+      .catch(() => { if (live) { setModels([]); setGenerators([]); } });
     return () => { live = false; };
   }, [base, apiKey, nonce]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { presets, loading, error, reload, models };
+  return { presets, loading, error, reload, models, generators };
 }

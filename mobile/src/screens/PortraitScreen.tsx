@@ -38,6 +38,8 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
   const [engine, setEngine] = useState<Engine>('fast');
   const [size, setSize] = useState(512);
   const [upscale, setUpscale] = useState<Upscale>(1);
+  const [generator, setGenerator] = useState<string | null>(null); // null: the bundled face generator
+  const generators = st.generators ?? [];
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(notice0 ?? null);
   const hasStyle = !!own || (engine === 'fast' && preset !== null);
@@ -46,7 +48,7 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
   const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const key = useRef<string | null>(null);
 
-  useEffect(() => { key.current = null; }, [from, seed, photo, own, preset, engine, size, upscale, base]);
+  useEffect(() => { key.current = null; }, [from, seed, photo, own, preset, engine, size, upscale, generator, base]);
 
   const pickPhoto = async (source: Source) => {
     setError(null);
@@ -67,7 +69,7 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
     const usePhoto = from === 'photo' ? photo : null;
     try {
       const job = await submitPortrait(base, { seed: usePhoto ? null : seed, photo: usePhoto, style: own, preset: usePreset,
-        engine, size, upscale }, key.current);
+        engine, size, upscale, generator: usePhoto ? null : generator }, key.current);
       key.current = null;
       onSubmitted({
         id: job.id, kind: 'portrait', base, createdAt: Date.now(), status: job.status, engine, seed: usePhoto ? null : seed,
@@ -105,6 +107,16 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
               </View>
             </View>
             <Text style={s.hint}>Each seed is one face from the generator (a DCGAN trained on faces); the same seed gives the same face.</Text>
+            {generators.length ? (
+              <View accessibilityRole="radiogroup" accessibilityLabel="Face generator" style={s.chips}>
+                {[null, ...generators.map((g) => g.name)].map((name) => (
+                  <Pressable key={name ?? '(bundled)'} testID={`generator-${name ?? 'bundled'}`} accessibilityRole="radio"
+                    aria-checked={generator === name} onPress={() => setGenerator(name)} style={[s.chip, generator === name && s.on]}>
+                    <Text style={[s.chipText, generator === name && s.onText]}>{name ?? 'Bundled faces'}</Text>
+                  </Pressable>
+                ))}
+              </View>
+            ) : null}
           </>
         ) : (
           <>

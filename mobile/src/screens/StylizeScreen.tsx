@@ -46,6 +46,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   const [steps, setSteps] = useState('');
   const [model, setModel] = useState<string | null>(null);
   const [upscale, setUpscale] = useState<Upscale>(1);
+  const [preserve, setPreserve] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -67,7 +68,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   }, [draft?.nonce]);
 
   // A changed form is a new submit: it gets a new Idempotency-Key.
-  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, model, upscale, base]);
+  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, model, upscale, preserve, base]);
 
   // A preset starts at its own default strength (the server's); the slider changes it from there.
   const choosePreset = (id: number) => {
@@ -107,7 +108,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     try {
       const job = await submitStylize(base, translate
         ? { content, engine, model, size, upscale }
-        : { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps, upscale }, key.current);
+        : { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps, upscale, preserveColor: preserve }, key.current);
       key.current = null;
       const name = translate ? (chosen ? modelLabel(chosen) : model ?? 'Photo model')
         : own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
@@ -153,7 +154,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
           <Text style={s.hint}>Best quality paints step by step; you can watch it and cancel at any time.</Text>
         ) : null}
         <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined}
-          upscale={upscale} onUpscale={setUpscale} />
+          upscale={upscale} onUpscale={setUpscale} preserve={preserve} onPreserve={translate ? undefined : setPreserve} />
       </Section>
       {/* Only what can succeed unchanged (network, busy queue) offers to send it again. */}
       {error ? <ErrorBox testID="submit-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}
