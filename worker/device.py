@@ -10,9 +10,9 @@ import functools
 
 import torch
 
-from worker import settings
+from worker import params, settings
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = params.DEVICES  # the request contract's
 
 
 def pick(device: str = "auto") -> torch.device:

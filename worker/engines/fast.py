@@ -25,14 +25,14 @@ import torch.nn.functional as F
 from PIL import Image
 
 from worker import device as devices
-from worker import models
+from worker import models, params
 from worker import presets as named
 from worker.core.multistyle import STYLES, MultiStyle
 from worker.core.style_predictor import SIZE as STYLE_SIZE, StylePredictor
 from worker.core.transformer import Transformer
 from worker.engines import Canceled, OnProgress, Progress, ShouldCancel
 
-MIN_SIZE, MAX_SIZE = 32, 2048
+MIN_SIZE, MAX_SIZE = params.MIN_SIZE["fast"], params.ENGINE_MAX_SIZE["cpu"]["fast"]  # the request contract's
 _NETS: dict[tuple[str, str], torch.nn.Module] = {}
 _LOCK = threading.Lock()
 _CLASSES = {"multistyle26": MultiStyle, "arbitrary_predict": StylePredictor, "arbitrary_transform": Transformer}

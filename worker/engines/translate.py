@@ -19,14 +19,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from worker import generators
+from worker import generators, params
 from worker.core import images
 from worker.core.cyclegan import resnet_from_state
 from worker.core.pix2pix import unet_from_state, use_batch_stats
 from worker.device import autocast, pick
 from worker.engines import Canceled, OnProgress, Progress, ShouldCancel
 
-MIN_SIZE, MAX_SIZE = {"cpu": 16, "cuda": 16}, {"cpu": 2048, "cuda": 4096}
+MIN_SIZE = {dev: params.MIN_SIZE["translate"] for dev in params.ENGINE_MAX_SIZE}  # the request contract's
+MAX_SIZE = {dev: limits["translate"] for dev, limits in params.ENGINE_MAX_SIZE.items()}
 _cache: dict[tuple, torch.nn.Module] = {}
 _lock = threading.Lock()
 
