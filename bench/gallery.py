@@ -5,7 +5,8 @@
 Writes small JPEGs (<= 80 KB each) to docs/gallery/, a page docs/gallery/README.md with how each was made and the
 sources' licences, and the table between the `<!-- gallery -->` markers at the top of README.md. A piece whose
 engine is not there yet (e.g. the photo portrait or the print-size upscaler) is left out and named; run it again
-once it exists and it is added. Renders on the CPU at modest sizes (a few minutes in all, Gatys most of it).
+once it exists and it is added. Renders on the CPU at modest sizes: a few minutes, most of it Gatys (8 on a
+busy shared 2-core machine).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ LICENCES = {  # from ../shared/images/SOURCES.md
     "chelsea.png": "a cat, CC0, Stefan van der Walt (scikit-image sample data)",
     "starry_night.jpg": "Vincent van Gogh, The Starry Night (1889), public domain",
     "astronaut.png": "Eileen Collins, NASA portrait, public domain (NASA; scikit-image sample data)",
+    "dcgan_faces": "the GAN face comes from the bundled DCGAN, trained on DigiFace-1M: research, non-commercial "
+                   "use only, and the face inherits that",
 }
 MARK_START, MARK_END = "<!-- gallery -->", "<!-- /gallery -->"
 
@@ -103,7 +106,8 @@ def pieces(images: Path) -> list[Piece]:
         *[Piece(f"preset_{n.lower().replace(' ', '_')}.jpg", f"Preset: {n}", f"`engine=fast preset={n}` at its "
                 "default strength", (PHOTO,), preset(n)) for n in PRESETS],
         Piece("vintage.jpg", "Vintage (CycleGAN)", "`engine=translate model=vintage`", (PHOTO,), vintage),
-        Piece("gan_portrait.jpg", "GAN portrait", "`/api/portrait seed=7 preset=Fine brushwork`", (), gan_portrait),
+        Piece("gan_portrait.jpg", "GAN portrait", "`/api/portrait seed=7 preset=Fine brushwork`", ("dcgan_faces",),
+              gan_portrait),
         Piece("photo_portrait.jpg", "Photo portrait", "`/api/portrait` with a photo, the painting as the style",
               (FACE, PAINTING), photo_portrait),
         Piece("print_crop.jpg", "Print size, 1:1 crop", "a 120 px crop of the Bold swirls result, `upscale=4`",
@@ -153,8 +157,9 @@ def write_pages(done: list[Piece], missing: list[tuple[Piece, str]]) -> None:
     if start < 0 or end < start:
         print(f"README.md has no {MARK_START} ... {MARK_END} block; left alone", file=sys.stderr)
         return
-    block = (f"{MARK_START}\n{table(done)}\n\nPhoto CC0 (Stefan van der Walt), paintings and portrait photo public "
-             f"domain; how each was made: [docs/gallery](docs/gallery/README.md).\n{MARK_END}")
+    block = (f"{MARK_START}\n{table(done)}\n\nPhoto CC0 (Stefan van der Walt), painting and portrait photo public "
+             "domain, the GAN face research/non-commercial (DigiFace-1M); how each was made: "
+             f"[docs/gallery](docs/gallery/README.md).\n{MARK_END}")
     readme.write_text(text[:start] + block + text[end + len(MARK_END):])
 
 
