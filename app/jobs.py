@@ -193,11 +193,11 @@ def write_and_enqueue(jid: str, kind: str, engine: str, params: dict, content: I
     store().create(rec)
     try:
         current_app.config["ENQUEUE"](name, jid, rec["queue"])
-    except Exception as e:
+    except Exception:
         log.exception("enqueue failed")
         store().finish(jid, "failed", error={"code": "broker_unavailable", "message": "the queue is unreachable"})
-        raise APIError(503, "broker_unavailable", f"the job queue is unreachable ({type(e).__name__}); "
-                       "try again shortly", headers={"Retry-After": "10"})
+        raise APIError(503, "broker_unavailable", "the job queue is unreachable; try again shortly",
+                       headers={"Retry-After": "10"})
     resp = jsonify(job_json(rec))
     resp.status_code = 202
     resp.headers["Location"] = url_for("jobs.get", job_id=jid)
