@@ -327,13 +327,13 @@ def test_same_key_different_body_is_422_and_keys_are_per_client(client):
 def test_concurrent_duplicates_make_one_job_that_runs(client, monkeypatch):
     import threading
     from worker import tasks
-    media = client.app.extensions["media"]
-    put = media.put
+    jobs = client.app.extensions["jobs"]
+    create = jobs.create
 
-    def slow_put(key, data):  # widen the window between the key's claim and the record
-        time.sleep(0.3)
-        put(key, data)
-    monkeypatch.setattr(media, "put", slow_put)
+    def slow_create(rec):  # widen the window between the key's claim and the record the duplicate replays
+        time.sleep(0.5)
+        create(rec)
+    monkeypatch.setattr(jobs, "create", slow_create)
     out = []
     threads = [threading.Thread(target=lambda: out.append(keyed(client, key="dup"))) for _ in range(3)]
     for t in threads:
