@@ -217,3 +217,25 @@ test('Keep the photo\'s colours is sent as preserve_color', async () => {
   await waitFor(() => expect(submit).toHaveBeenCalled());
   expect(submit.mock.calls[0][1]).toMatchObject({ preserveColor: true });
 });
+
+test('Best quality\'s more settings come from the server\'s contract, are checked by its ranges and sent', async () => {
+  const { parseContract } = require('../src/lib/contract');
+  const contract = parseContract(fixtures.contract);
+  const submit = jest.spyOn(api, 'submitStylize').mockResolvedValue(job('queued'));
+  const style = { uri: 'file:///s.png', name: 's.png', type: 'image/png', width: 90, height: 90 };
+  render(<StylizeScreen base="http://s" styles={stylesState({ contract })} onSubmitted={jest.fn()} />);
+  await pickPhoto();
+  fireEvent.press(screen.getByTestId('engine-gatys'));
+  (images.pickImage as jest.Mock).mockResolvedValueOnce(style);
+  fireEvent.press(screen.getByTestId('style-pick'));
+  await waitFor(() => expect(screen.getByLabelText('Your style image')).toBeTruthy());
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  fireEvent.changeText(screen.getByTestId('field-style_scale'), '9');
+  expect(screen.getByTestId('field-style_scale-error')).toHaveTextContent('Style scale must be from 0.1 to 4, not 9.');
+  expect(screen.getByTestId('submit')).toBeDisabled();
+  fireEvent.changeText(screen.getByTestId('field-style_scale'), '1.5');
+  fireEvent.press(screen.getByTestId('field-init-noise'));
+  fireEvent.press(screen.getByTestId('submit'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ engine: 'gatys', extra: { style_scale: '1.5', init: 'noise' } });
+});

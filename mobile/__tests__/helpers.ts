@@ -12,6 +12,7 @@ export const fixtures = {
   portrait: require('./fixtures/portrait_succeeded.json') as Job,
   errorSteps: require('./fixtures/error_steps.json'),
   errorImage: require('./fixtures/error_image.json'),
+  contract: require('./fixtures/contract.json'),
 };
 
 /** The recorded running job, with id job1 and the given state. */

@@ -112,3 +112,19 @@ test('openInSnack is not offered in the native app (it is the Snack)', () => {
   expect(screen.queryByTestId('open-snack')).toBeNull();
   expect(typeof openInSnack).toBe('function');
 });
+
+test('the contract (recorded GET /api/openapi.json): ranges and defaults per engine, extra fields for Best quality', () => {
+  const { parseContract, extraFields, fieldProblem } = require('../src/lib/contract');
+  const c = parseContract(require('./fixtures/contract.json'));
+  expect(c.stylize.gatys.steps).toMatchObject({ type: 'integer', min: 1, max: 1000 });
+  expect(typeof c.stylize.gatys.steps.default).toBe('number');
+  const names = extraFields(c.stylize, 'gatys', false).map((f: any) => f.name);
+  expect(names).toEqual(expect.arrayContaining(['content_weight', 'style_weight', 'tv_weight', 'init', 'style_scale', 'seed']));
+  expect(names).not.toContain('steps');
+  expect(extraFields(c.stylize, 'fast')).toEqual([]); // Fast's fields all have their own controls
+  expect(c.stylize.gatys.init.choices).toEqual(expect.arrayContaining(['content', 'noise', 'style']));
+  expect(fieldProblem(c.stylize.gatys.style_scale, '9')).toBe('Style scale must be from 0.1 to 4, not 9');
+  expect(fieldProblem(c.stylize.gatys.seed, '1.5')).toMatch(/whole number/);
+  expect(fieldProblem(c.stylize.gatys.init, 'noise')).toBeNull();
+  expect(Object.keys(c.portrait)).toEqual(expect.arrayContaining(['fast']));
+});

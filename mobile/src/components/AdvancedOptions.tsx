@@ -1,18 +1,58 @@
 import React, { useState } from 'react';
 import { Pressable, StyleSheet, Text, TextInput, View } from 'react-native';
 import { MAX_OUTPUT, Upscale } from '../lib/api';
+import { Field, fieldProblem, label } from '../lib/contract';
 import { colors, space } from '../lib/theme';
 
 export const SIZES = [256, 384, 512, 768, 1024];
-// The server's default MAX_STEPS; a server set lower answers with its own limit in the error.
-export const STEPS = { min: 1, max: 1000 };
+// Steps as the server's contract gives it (GET /api/openapi.json); this only while that is not loaded.
+export const STEPS: Field = { name: 'steps', type: 'integer', min: 1, max: 1000 };
 
 /** What is wrong with the Steps text, or null ('' is fine: the server's default). */
-export function stepsProblem(text: string): string | null {
-  if (!text) return null;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < STEPS.min || n > STEPS.max) return `Steps must be from ${STEPS.min} to ${STEPS.max}, not ${text}`;
-  return null;
+export function stepsProblem(text: string, field: Field = STEPS): string | null {
+  return fieldProblem(field, text);
+}
+
+/** More settings the server offers (e.g. Best quality's style weight, starting image), each with its range. */
+function Extras({ fields, values, onChange }: { fields: Field[]; values: Record<string, string>; onChange: (n: string, v: string) => void }) {
+  return (
+    <View testID="more-settings" style={styles.body}>
+      {fields.map((f) => {
+        const v = values[f.name] ?? '';
+        const bad = fieldProblem(f, v);
+        const range = f.min !== undefined && f.max !== undefined ? `, ${f.min} to ${f.max}` : '';
+        const def = f.default !== undefined ? `; default ${String(f.default)}` : '';
+        if (f.choices || f.type === 'boolean') {
+          const choices = f.choices ?? ['true', 'false'];
+          return (
+            <View key={f.name} style={styles.body}>
+              <Text style={styles.label}>{label(f)}{f.description ? `: ${f.description}` : ''}{def}</Text>
+              <View accessibilityRole="radiogroup" accessibilityLabel={label(f)} style={styles.row}>
+                {choices.map((c) => {
+                  const on = v === c || (!v && String(f.default) === c);
+                  return (
+                    <Pressable key={c} testID={`field-${f.name}-${c}`} accessibilityRole="radio" aria-checked={on}
+                      onPress={() => onChange(f.name, String(f.default) === c ? '' : c)} style={[styles.chip, on && styles.on]}>
+                      <Text style={[styles.chipText, on && styles.onText]}>{c}</Text>
+                    </Pressable>
+                  );
+                })}
+              </View>
+            </View>
+          );
+        }
+        return (
+          <View key={f.name} style={styles.body}>
+            <Text style={styles.label}>{label(f)}{f.description ? `: ${f.description}` : ''}{range}{def}</Text>
+            <TextInput testID={`field-${f.name}`} accessibilityLabel={`${label(f)}${range}`} value={v}
+              keyboardType={f.type === 'integer' ? 'number-pad' : 'decimal-pad'} placeholder={f.default !== undefined ? String(f.default) : 'default'}
+              onChangeText={(t) => onChange(f.name, t.trim())} style={[styles.input, bad ? styles.bad : null]} />
+            {bad ? <Text testID={`field-${f.name}-error`} style={styles.badText}>{bad}.</Text> : null}
+          </View>
+        );
+      })}
+    </View>
+  );
 }
 
 type Props = {
@@ -24,12 +64,17 @@ type Props = {
   onUpscale?: (u: Upscale) => void; // print size, when given
   preserve?: boolean;
   onPreserve?: (on: boolean) => void; // "keep the photo's colours", when it applies
+  stepsField?: Field; // the contract's, when known
+  extras?: Field[]; // more settings from the contract
+  extra?: Record<string, string>;
+  onExtra?: (name: string, value: string) => void;
 };
 
 export const UPSCALES: Upscale[] = [1, 2, 4];
 
 /** Folded by default: output size, and optimisation steps for the Gatys engine. */
-export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale = 1, onUpscale, preserve = false, onPreserve }: Props) {
+export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale = 1, onUpscale, preserve = false, onPreserve,
+  stepsField = STEPS, extras = [], extra = {}, onExtra }: Props) {
   const [open, setOpen] = useState(false);
   return (
     <View style={styles.wrap}>
@@ -72,13 +117,14 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale 
           ) : null}
           {onSteps ? (
             <>
-              <Text style={styles.label}>Steps, {STEPS.min} to {STEPS.max} (empty: the server's default; more is slower and finer)</Text>
-              <TextInput testID="steps" accessibilityLabel={`Optimisation steps, ${STEPS.min} to ${STEPS.max}`} keyboardType="number-pad"
+              <Text style={styles.label}>Steps, {stepsField.min} to {stepsField.max} (empty: the server's default{stepsField.default !== undefined ? `, ${stepsField.default}` : ''}; more is slower and finer)</Text>
+              <TextInput testID="steps" accessibilityLabel={`Optimisation steps, ${stepsField.min} to ${stepsField.max}`} keyboardType="number-pad"
                 value={steps} onChangeText={(t) => onSteps(t.replace(/[^0-9]/g, ''))} placeholder="default"
-                style={[styles.input, stepsProblem(steps) ? styles.bad : null]} />
-              {stepsProblem(steps) ? <Text testID="steps-error" style={styles.badText}>{stepsProblem(steps)}.</Text> : null}
+                style={[styles.input, stepsProblem(steps, stepsField) ? styles.bad : null]} />
+              {stepsProblem(steps, stepsField) ? <Text testID="steps-error" style={styles.badText}>{stepsProblem(steps, stepsField)}.</Text> : null}
             </>
           ) : null}
+          {onExtra && extras.length ? <Extras fields={extras} values={extra} onChange={onExtra} /> : null}
         </View>
       ) : null}
     </View>

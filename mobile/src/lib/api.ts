@@ -1,6 +1,7 @@
 // Every call to the service lives here: styles, submit (stylize, portrait), job status, cancel, result download.
 // The server URL is passed in (from Settings); URLs the server returns may be relative and are resolved here.
 import { Platform } from 'react-native';
+import { Contract, parseContract } from './contract';
 
 export type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export const TERMINAL: Status[] = ['succeeded', 'failed', 'canceled'];
@@ -45,12 +46,14 @@ export type StylizeInput = {
   model?: string | null; // engine=translate
   upscale?: Upscale;
   preserveColor?: boolean; // fast and gatys: keep the photo's colours
+  extra?: Record<string, string>; // more settings from the contract (e.g. gatys style_weight, init), sent as they are
 };
 
 export type PortraitInput = {
   seed?: number | null; // a generated face; or
   photo?: Picked | null; // the user's own photo ("From a photo")
   generator?: string | null; // a trained DCGAN for the generated face; absent: the bundled one
+  extra?: Record<string, string>;
   style?: Picked | null;
   preset?: number | null;
   engine: Engine;
@@ -159,6 +162,11 @@ export async function getStyles(base: string): Promise<Preset[]> {
   }));
 }
 
+/** GET /api/openapi.json: the request contract (fields, ranges, defaults per engine; lib/contract.ts). */
+export async function getContract(base: string): Promise<Contract> {
+  return parseContract(await call(base, '/api/openapi.json'));
+}
+
 /** GET /api/generators: translate models and trained face generators (app/generators.py; fixtures/generators.json). */
 export async function getModels(base: string): Promise<{ translate: TranslateModel[]; generators: Generator[] }> {
   const body = await call(base, '/api/generators');
@@ -234,6 +242,7 @@ export async function stylizeForm(input: StylizeInput): Promise<FormData> {
   if (input.engine === 'fast') put(form, 'strength', input.strength);
   else put(form, 'steps', input.steps);
   if (input.preserveColor) put(form, 'preserve_color', 'true');
+  for (const [k, v] of Object.entries(input.extra ?? {})) put(form, k, v);
   return form;
 }
 
@@ -249,6 +258,7 @@ export async function portraitForm(input: PortraitInput): Promise<FormData> {
   put(form, 'engine', input.engine);
   put(form, 'size', input.size);
   if (input.upscale && input.upscale > 1) put(form, 'upscale', input.upscale);
+  for (const [k, v] of Object.entries(input.extra ?? {})) put(form, k, v);
   return form;
 }
 

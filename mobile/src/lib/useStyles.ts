@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
-import { explain, Generator, getModels, getStyles, Preset, TranslateModel } from './api';
+import { explain, Generator, getContract, getModels, getStyles, Preset, TranslateModel } from './api';
+import type { Contract } from './contract';
 
 export type StylesState = {
   presets: Preset[];
@@ -8,6 +9,7 @@ export type StylesState = {
   reload: () => void;
   models?: TranslateModel[]; // the server's translate models (engine=translate); none: the option is not shown
   generators?: Generator[]; // face generators the user trained (portraits); none: only the bundled one
+  contract?: Contract | null; // the server's request contract (ranges, defaults, extra fields); null: not known
 };
 
 /** The server's preset gallery and translate models, loaded again whenever the server URL or the API key changes. */
@@ -15,6 +17,7 @@ export function useStyles(base: string | null, apiKey = ''): StylesState {
   const [presets, setPresets] = useState<Preset[]>([]);
   const [models, setModels] = useState<TranslateModel[]>([]);
   const [generators, setGenerators] = useState<Generator[]>([]);
+  const [contract, setContract] = useState<Contract | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [nonce, setNonce] = useState(0);
@@ -31,8 +34,9 @@ export function useStyles(base: string | null, apiKey = ''): StylesState {
     getModels(base)
       .then((m) => { if (live) { setModels(m.translate); setGenerators(m.generators); } })
       .catch(() => { if (live) { setModels([]); setGenerators([]); } });
+    getContract(base).then((c) => live && setContract(c)).catch(() => live && setContract(null));
     return () => { live = false; };
   }, [base, apiKey, nonce]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { presets, loading, error, reload, models, generators };
+  return { presets, loading, error, reload, models, generators, contract };
 }

@@ -11,6 +11,7 @@ import Section from '../components/Section';
 import StyleChooser from '../components/StyleChooser';
 import { Engine, explain, Job, newKey, Picked, submitPortrait, transient, Upscale } from '../lib/api';
 import type { Entry } from '../lib/history';
+import { extraFields, fieldProblem } from '../lib/contract';
 import { pickImage, Source } from '../lib/images';
 import { colors, space } from '../lib/theme';
 import type { StylesState } from '../lib/useStyles';
@@ -40,15 +41,19 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
   const [upscale, setUpscale] = useState<Upscale>(1);
   const [generator, setGenerator] = useState<string | null>(null); // null: the bundled face generator
   const generators = st.generators ?? [];
+  const [extra, setExtra] = useState<Record<string, string>>({});
+  const extras = extraFields(st.contract?.portrait, engine);
+  const badExtra = extras.map((f) => fieldProblem(f, extra[f.name] ?? '')).find(Boolean) ?? null;
+  const sent = Object.fromEntries(Object.entries(extra).filter(([k, v]) => v && extras.some((f) => f.name === k)));
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(notice0 ?? null);
   const hasStyle = !!own || (engine === 'fast' && preset !== null);
   const hasFace = from === 'face' || !!photo;
-  const ready = hasStyle && hasFace && !busy;
+  const ready = hasStyle && hasFace && !badExtra && !busy;
   const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const key = useRef<string | null>(null);
 
-  useEffect(() => { key.current = null; }, [from, seed, photo, own, preset, engine, size, upscale, generator, base]);
+  useEffect(() => { key.current = null; }, [from, seed, photo, own, preset, engine, size, upscale, generator, extra, base]);
 
   const pickPhoto = async (source: Source) => {
     setError(null);
@@ -69,7 +74,7 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
     const usePhoto = from === 'photo' ? photo : null;
     try {
       const job = await submitPortrait(base, { seed: usePhoto ? null : seed, photo: usePhoto, style: own, preset: usePreset,
-        engine, size, upscale, generator: usePhoto ? null : generator }, key.current);
+        engine, size, upscale, generator: usePhoto ? null : generator, extra: sent }, key.current);
       key.current = null;
       onSubmitted({
         id: job.id, kind: 'portrait', base, createdAt: Date.now(), status: job.status, engine, seed: usePhoto ? null : seed,
@@ -143,10 +148,12 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
       </Section>
       <Section title="3. How to paint">
         <EngineToggle value={engine} onChange={setEngine} />
-        <AdvancedOptions size={size} onSize={setSize} steps="" upscale={upscale} onUpscale={setUpscale} />
+        <AdvancedOptions size={size} onSize={setSize} steps="" upscale={upscale} onUpscale={setUpscale}
+          extras={extras} extra={extra} onExtra={(k, v) => setExtra((e) => ({ ...e, [k]: v }))} />
       </Section>
       {error ? <ErrorBox testID="portrait-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}
-      {!hasFace ? <Text testID="portrait-hint" style={s.hint}>Pick a photo of a face.</Text>
+      {badExtra ? <Text testID="portrait-hint" style={s.hint}>{badExtra} (Advanced options).</Text>
+        : !hasFace ? <Text testID="portrait-hint" style={s.hint}>Pick a photo of a face.</Text>
         : !hasStyle ? <Text testID="portrait-hint" style={s.hint}>{engine === 'gatys' ? 'Best quality needs your own style image.' : 'Choose a style.'}</Text> : null}
       <Button testID="portrait-generate" kind="primary" label={busy ? 'Sending…' : from === 'photo' ? 'Paint this photo' : 'Paint this face'}
         onPress={submit} disabled={!ready} busy={busy}

@@ -1,6 +1,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 import { Platform, StyleSheet, Text, View } from 'react-native';
-import AdvancedOptions, { stepsProblem } from '../components/AdvancedOptions';
+import AdvancedOptions, { STEPS, stepsProblem } from '../components/AdvancedOptions';
+import { extraFields, fieldProblem } from '../lib/contract';
 import Button from '../components/Button';
 import EngineToggle, { modelLabel } from '../components/EngineToggle';
 import ErrorBox from '../components/ErrorBox';
@@ -47,6 +48,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   const [model, setModel] = useState<string | null>(null);
   const [upscale, setUpscale] = useState<Upscale>(1);
   const [preserve, setPreserve] = useState(false);
+  const [extra, setExtra] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ text: string; retry: boolean } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -68,7 +70,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
   }, [draft?.nonce]);
 
   // A changed form is a new submit: it gets a new Idempotency-Key.
-  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, model, upscale, preserve, base]);
+  useEffect(() => { key.current = null; }, [content, own, preset, engine, strength, size, steps, model, upscale, preserve, extra, base]);
 
   // A preset starts at its own default strength (the server's); the slider changes it from there.
   const choosePreset = (id: number) => {
@@ -90,7 +92,11 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
 
   const translate = engine === 'translate';
   const hasStyle = translate ? !!model : !!own || (engine === 'fast' && preset !== null);
-  const badSteps = engine === 'gatys' ? stepsProblem(steps) : null;
+  const stepsField = st.contract?.stylize.gatys?.steps ?? STEPS;
+  const extras = extraFields(st.contract?.stylize, engine, engine !== 'gatys');
+  const sent = Object.fromEntries(Object.entries(extra).filter(([k, v]) => v && extras.some((f) => f.name === k)));
+  const badExtra = extras.map((f) => fieldProblem(f, extra[f.name] ?? '')).find(Boolean) ?? null;
+  const badSteps = (engine === 'gatys' ? stepsProblem(steps, stepsField) : null) ?? badExtra;
   const ready = !!content && hasStyle && !badSteps && !busy;
   const missing = !content ? 'Pick a photo to paint.'
     : !hasStyle ? (engine === 'gatys' ? 'Best quality needs your own style image.' : translate ? 'Choose a photo model.' : 'Choose a style.')
@@ -108,7 +114,7 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
     try {
       const job = await submitStylize(base, translate
         ? { content, engine, model, size, upscale }
-        : { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps, upscale, preserveColor: preserve }, key.current);
+        : { content, style: own, preset: usePreset, engine, strength, size, steps: nSteps, upscale, preserveColor: preserve, extra: sent }, key.current);
       key.current = null;
       const name = translate ? (chosen ? modelLabel(chosen) : model ?? 'Photo model')
         : own ? 'Your style' : st.presets.find((p) => p.id === preset)?.name;
@@ -154,7 +160,8 @@ export default function StylizeScreen({ base, styles: st, draft, onSubmitted }: 
           <Text style={s.hint}>Best quality paints step by step; you can watch it and cancel at any time.</Text>
         ) : null}
         <AdvancedOptions size={size} onSize={setSize} steps={steps} onSteps={engine === 'gatys' ? setSteps : undefined}
-          upscale={upscale} onUpscale={setUpscale} preserve={preserve} onPreserve={translate ? undefined : setPreserve} />
+          upscale={upscale} onUpscale={setUpscale} preserve={preserve} onPreserve={translate ? undefined : setPreserve}
+          stepsField={stepsField} extras={extras} extra={extra} onExtra={(k, v) => setExtra((e) => ({ ...e, [k]: v }))} />
       </Section>
       {/* Only what can succeed unchanged (network, busy queue) offers to send it again. */}
       {error ? <ErrorBox testID="submit-error" message={error.text} onRetry={error.retry && ready ? submit : undefined} /> : null}

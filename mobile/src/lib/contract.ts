@@ -1,0 +1,79 @@
+// The request contract as the server publishes it (GET /api/openapi.json, generated from worker/params.py): each
+// engine's fields with their types, ranges, choices and defaults. The app builds its "more settings" from it, so a
+// parameter, limit or default lives in one place (the server's) and the app follows it.
+export type Field = {
+  name: string;
+  type: string; // integer | number | string | boolean
+  min?: number;
+  max?: number;
+  default?: unknown;
+  choices?: string[];
+  description?: string;
+};
+
+export type Fields = Record<string, Record<string, Field>>; // engine -> field name -> field
+export type Contract = { stylize: Fields; portrait: Fields };
+
+// Fields the app has its own controls for; any other field the server offers gets a generic one ("More settings").
+export const OWN_CONTROLS = new Set(['engine', 'size', 'steps', 'upscale', 'preserve_color', 'strength', 'preset', 'model',
+  'seed', 'generator', 'style_weights']);
+
+/** Every field the server offers for this engine that the app has no control of its own for. */
+export function extraFields(fields: Fields | undefined, engine: string, ownSeed = true): Field[] {
+  return Object.values(fields?.[engine] ?? {}).filter((f) => !OWN_CONTROLS.has(f.name) || (!ownSeed && f.name === 'seed'));
+}
+
+export function parseContract(doc: any): Contract {
+  return { stylize: parseForm(doc, 'StylizeForm'), portrait: parseForm(doc, 'PortraitForm') };
+}
+
+/** A multipart form's fields per engine, from the OpenAPI document's branches (oneOf) of that form. */
+export function parseForm(doc: any, schema: string): Fields {
+  const out: Fields = {};
+  const form = doc?.components?.schemas?.[schema];
+  for (const branch of form?.oneOf ?? []) {
+    const props = branch?.properties ?? {};
+    const e = props.engine ?? {};
+    const engines: unknown[] = e.const !== undefined ? [e.const] : Array.isArray(e.enum) ? e.enum : [e.default];
+    for (const engine of engines) {
+    if (typeof engine !== 'string') continue;
+    const fields = (out[engine] = out[engine] ?? {});
+    for (const [name, p] of Object.entries<any>(props)) {
+      if (p?.format === 'binary' || name in fields) continue;
+      fields[name] = {
+        name, type: String(p.type ?? 'string'), min: num(p.minimum), max: num(p.maximum), default: p.default,
+        choices: Array.isArray(p.enum) ? p.enum.map(String) : undefined,
+        description: typeof p.description === 'string' ? p.description.replace(/\s*\((default|one of)[^)]*\)/g, '') : undefined,
+      };
+    }
+    }
+  }
+  return out;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** What is wrong with a text value for this field, or null ('' is fine: the server's default). */
+export function fieldProblem(f: Field, text: string): string | null {
+  if (!text) return null;
+  if (f.choices) return f.choices.includes(text) ? null : `${label(f)} must be one of ${f.choices.join(', ')}`;
+  if (f.type !== 'integer' && f.type !== 'number') return null;
+  const n = Number(text);
+  const range = f.min !== undefined && f.max !== undefined ? ` from ${fmt(f.min)} to ${fmt(f.max)}` : '';
+  if (!Number.isFinite(n) || (f.type === 'integer' && !Number.isInteger(n))) {
+    return `${label(f)} must be ${f.type === 'integer' ? 'a whole number' : 'a number'}${range}, not ${text}`;
+  }
+  if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) return `${label(f)} must be${range}, not ${text}`;
+  return null;
+}
+
+export function label(f: Field): string {
+  const s = f.name.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function fmt(n: number): string {
+  return Math.abs(n) >= 1e6 ? n.toExponential(0) : String(n);
+}
