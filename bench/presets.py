@@ -108,8 +108,8 @@ def main() -> int:
         print(line, flush=True)
         if out_dir:
             for n in PHOTOS:
-                Image.blend(photos[n], full[n], preset.strength).save(out_dir / f"{preset.id:02d}_{n.split('.')[0]}.jpg",
-                                                                       quality=88)
+                out = Image.blend(photos[n], full[n], preset.strength)
+                out.save(out_dir / f"{preset.id:02d}_{n.split('.')[0]}.jpg", quality=88)
     print(f"\nworst content distance at the default strengths: {worst_default:.2f} (goal <= {GOAL}); "
           f"presets over the goal: {misses or 'none'}; {time.perf_counter() - t0:.0f} s")
     return 0 if not misses else 1
