@@ -16,7 +16,7 @@ export type Contract = { stylize: Fields; portrait: Fields };
 
 // Fields the app has its own controls for; any other field the server offers gets a generic one ("More settings").
 export const OWN_CONTROLS = new Set(['engine', 'size', 'steps', 'upscale', 'preserve_color', 'strength', 'preset', 'model',
-  'seed', 'generator', 'style_weights']);
+  'seed', 'generator', 'style_weights', 'content', 'style', 'photo']);
 
 /** Every field the server offers for this engine that the app has no control of its own for. */
 export function extraFields(fields: Fields | undefined, engine: string, ownSeed = true): Field[] {
@@ -39,7 +39,7 @@ export function parseForm(doc: any, schema: string): Fields {
     if (typeof engine !== 'string') continue;
     const fields = (out[engine] = out[engine] ?? {});
     for (const [name, p] of Object.entries<any>(props)) {
-      if (p?.format === 'binary' || name in fields) continue;
+      if (p?.format === 'binary' || p?.items?.format === 'binary' || name in fields) continue; // files have their own pickers
       fields[name] = {
         name, type: String(p.type ?? 'string'), min: num(p.minimum), max: num(p.maximum), default: p.default,
         choices: Array.isArray(p.enum) ? p.enum.map(String) : undefined,
