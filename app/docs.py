@@ -221,16 +221,13 @@ FACE, PHOTO = ("photo",), ("seed", "generator")
 
 
 def named(schema: dict, field: str, names: tuple[str, ...]) -> dict:
-    """`field` limited to the names this server has (GET /api/generators); left out when there are none."""
+    """`field` limited to the names this server has (GET /api/generators), when it has some."""
     props = dict(schema["properties"])
-    if field not in props:
+    if field not in props or not names:
         return schema
-    if names:
-        props[field] = {**props[field], "enum": list(names)}
-        props[field].pop("pattern", None)
-    else:
-        props.pop(field)
-    return {**schema, "properties": props, "required": [r for r in schema["required"] if r in props]}
+    props[field] = {**props[field], "enum": list(names)}
+    props[field].pop("pattern", None)
+    return {**schema, "properties": props}
 
 
 def forms(generators: tuple[str, ...], translators: tuple[str, ...]) -> tuple[type[BaseModel], type[BaseModel], dict]:
@@ -241,8 +238,7 @@ def forms(generators: tuple[str, ...], translators: tuple[str, ...]) -> tuple[ty
                       style_weights={"pattern": params.weights_pattern(n)}) for n in range(1, params.MAX_STYLES + 1)]
     stylize += [branch(params.Fast, "fast: a preset", require=("preset",), drop=("style",)),
                 branch(params.Fast, "fast: one style file", require=("style",), drop=("preset",))]
-    if translators:
-        stylize.append(named(branch(params.Translate, "translate: your model"), "model", translators))
+    stylize.append(named(branch(params.Translate, "translate: your model"), "model", translators))
     portrait = [named(b, "generator", generators) for b in (
         branch(params.Portrait, "preset, generated face", require=("preset",), drop=("style",) + FACE,
                engines=("fast",)),
@@ -364,6 +360,8 @@ def spec(generators: tuple[str, ...] = (), translators: tuple[str, ...] = ()) ->
     for name in ("StylizeForm", "PortraitForm"):
         schemas[name] = {k: v for k, v in schemas[name].items() if k in ("title", "description", "type",
                                                                           "properties", "oneOf")}
+    for path, name in (("/api/stylize", "StylizeForm"), ("/api/portrait", "PortraitForm")):  # inline: one read
+        out["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"] = schemas.pop(name)
     for ops in out["paths"].values():
         for op in ops.values():
             if op["responses"].get("422", {}).get("content", {}).get("application/json", {}).get(

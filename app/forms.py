@@ -9,6 +9,10 @@ from app.errors import APIError
 from worker import params
 
 
+# a model name field -> its check in app/generators.py (a 422 naming the installed ones)
+NAMED = {"generator": generators.generator, "model": generators.translate_model}
+
+
 def checked(kind: str, fields, uploads: dict[str, list], strict: bool = False) -> params.Params:
     """fields: text fields (form) or a JSON object (strict: typed); uploads: {field: [file, ...]}."""
     cfg = current_app.config
@@ -18,6 +22,8 @@ def checked(kind: str, fields, uploads: dict[str, list], strict: bool = False) -
     try:
         return params.parse(kind, fields, {k: len(v) for k, v in uploads.items()}, limits, strict)
     except params.ParamError as e:
+        if e.field in NAMED and e.code == "invalid_parameter":  # the name checks say which names there are
+            NAMED[e.field](fields.get(e.field))
         message = e.message
         if e.code == "model_required":
             message += "; available: " + (", ".join(r["name"] for r in generators.translators()) or "none")

@@ -12,7 +12,7 @@ from app import create_app
 from tests import fake_engine
 from tests.service_util import (exif_with_gps_and_rotation, gif_two_frames, heic_bytes, image_bytes,
                                 png_header_only)
-from worker import presets, queue, tasks
+from worker import params as contract, presets, queue, tasks
 from worker.job_store import get_store
 
 
@@ -564,5 +564,6 @@ def test_worker_fills_defaults_an_older_record_left_out(client):
     store.update(job["id"], params=old)
     assert tasks.run_job(job["id"]) == "succeeded"
     params = client.get(job["urls"]["get"]).json["params"]
-    assert params["steps"] == 100 and params["style_weights"] == [1.0] and params["seed"] == 5
-    assert fake_engine.CALLS[0]["steps"] == 100
+    steps = contract.Gatys.model_fields["steps"].default
+    assert params["steps"] == steps and params["style_weights"] == [1.0] and params["seed"] == 5
+    assert fake_engine.CALLS[0]["steps"] == steps

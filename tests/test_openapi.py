@@ -9,9 +9,11 @@ either way, and in-process it is deterministic and quick on 2 cores; tests/integ
 from __future__ import annotations
 
 import io
+import json
 import re
 import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -19,6 +21,7 @@ from PIL import Image
 from schemathesis.config import SchemathesisConfig
 
 from app import create_app, docs
+from tests.test_api_generators import add_generator, add_translator
 from worker import params
 
 ENGINES = {"gatys": params.Gatys, "fast": params.Fast, "translate": params.Translate}
@@ -36,8 +39,13 @@ def client(tmp_path, monkeypatch):
     return c
 
 
-def branches(spec: dict, form: str) -> dict[str, dict]:
-    return {b["title"]: b for b in spec["components"]["schemas"][form]["oneOf"]}
+def form(spec: dict, path: str) -> dict:
+    return spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+
+
+def branches(spec: dict, form_name: str) -> dict[str, dict]:
+    path = {"StylizeForm": "/api/stylize", "PortraitForm": "/api/portrait"}[form_name]
+    return {b["title"]: b for b in form(spec, path)["oneOf"]}
 
 
 def test_every_request_field_shows_its_range_and_default(client):
@@ -50,12 +58,12 @@ def test_every_request_field_shows_its_range_and_default(client):
             if prop.get("type") in ("integer", "number") and "enum" not in prop:
                 assert "minimum" in prop and "maximum" in prop, (title, name)
     # the docs page lists the top-level fields: every field of every engine, its default in the description
-    listed = spec["components"]["schemas"]["StylizeForm"]["properties"]
+    listed = form(spec, "/api/stylize")["properties"]
+    assert set(listed) == {f for m in ENGINES.values() for f in (*m.model_fields, *m.files)}
     installed = [r["name"] for r in client.get("/api/generators").json["translate"]]
-    assert set(listed) == {f for m in ENGINES.values() for f in (*m.model_fields, *m.files)} - (
-        set() if installed else {"model"})  # `model` names the installed translate models: none, no field
-    assert not installed or listed["model"]["enum"] == installed
-    assert "(default 100)" in listed["steps"]["description"] and listed["size"]["minimum"] == min(
+    assert listed["model"].get("enum", []) == installed  # the installed translate models, when there are some
+    steps = params.Gatys.model_fields["steps"].default
+    assert f"(default {steps})" in listed["steps"]["description"] and listed["size"]["minimum"] == min(
         params.MIN_SIZE[e] for e in ENGINES)
     gatys = forms["gatys: 1 style file(s)"]["properties"]
     for name, field in params.Gatys.model_fields.items():  # the contract's defaults and bounds, as they are
@@ -89,6 +97,7 @@ def test_every_response_shape_is_documented(client):
     spec = client.get("/api/openapi.json").json
     schemas = spec["components"]["schemas"]
     assert {"Job", "Error", "Styles", "Generators", "Health", "Snack"} <= set(schemas)
+    assert "oneOf" in form(spec, "/api/stylize") and "oneOf" in form(spec, "/api/portrait")
     for path, ops in spec["paths"].items():
         for op in ops.values():
             for status, resp in op["responses"].items():
@@ -154,7 +163,17 @@ CONFIG = SchemathesisConfig.from_dict({
 
 
 # Built at import: schemathesis's lazy pytest fixture (from_fixture) reads a node attribute pytest 9 no longer has.
-API = create_app({"VAR_DIR": tempfile.mkdtemp(prefix="openapi-test-"), "API_KEYS": "", "REDIS_URL": "",
+# Its models folder holds a trained generator and a translate model, so `generator` and `model` list real names,
+# and the preset gallery (thumbnails), as `models fetch` leaves it.
+VAR = Path(tempfile.mkdtemp(prefix="openapi-test-"))
+add_generator(VAR / "models", "faces")
+add_translator(VAR / "models", "monet")
+(VAR / "models" / "thumbnails").mkdir()
+(VAR / "models" / "thumbnails" / "index.json").write_text(json.dumps(
+    [{"id": i, "name": f"Style {i}", "file": f"{i}.jpg"} for i in range(params.PRESETS)]))
+for i in range(params.PRESETS):
+    Image.new("RGB", (8, 8), (i * 9, 80, 160)).save(VAR / "models" / "thumbnails" / f"{i}.jpg")
+API = create_app({"VAR_DIR": str(VAR), "MODELS_DIR": str(VAR / "models"), "API_KEYS": "", "REDIS_URL": "",
                   "CORS_ORIGINS": "", "RATE_LIMIT": "", "RATE_LIMIT_SUBMIT": "", "QUEUE_CAP": 10**9,
                   "ENQUEUE": lambda *a: None})
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", API, config=CONFIG)

@@ -29,9 +29,9 @@ def test_contract_imports_without_torch_or_flask():
 
 def test_gatys_defaults_are_the_effective_values():
     p = parse("stylize", {"seed": "7"}, content=1, style=2)
-    assert P.record(p) == {"engine": "gatys", "size": 512, "steps": 100, "content_weight": 1.0, "style_weight": 10.0,
-                           "tv_weight": 10.0, "init": "content", "style_scale": 1.0, "seed": 7,
-                           "style_weights": [0.5, 0.5], "preserve_color": False}
+    defaults = {name: f.default for name, f in P.Gatys.model_fields.items() if f.default is not None}
+    assert P.record(p) == {**defaults, "seed": 7, "style_weights": [0.5, 0.5]}
+    assert defaults["size"] == P.DEFAULT_SIZE and set(P.record(p)) == set(P.Gatys.model_fields) - {"upscale"}
     assert 0 <= parse("stylize", {}, content=1, style=1).seed <= P.SEED_MAX  # random, then recorded
 
 
