@@ -567,3 +567,12 @@ def test_worker_fills_defaults_an_older_record_left_out(client):
     steps = contract.Gatys.model_fields["steps"].default
     assert params["steps"] == steps and params["style_weights"] == [1.0] and params["seed"] == 5
     assert fake_engine.CALLS[0]["steps"] == steps
+
+
+def test_allow_names_only_the_routes_own_methods(client):
+    # the web app's catch-all GET matches every path; Allow on an /api route must not advertise it
+    for path in ("/api/stylize", "/api/portrait", "/api/jobs/0123456789abcdef0123456789abcdef/cancel"):
+        r = client.delete(path)
+        assert r.status_code == 405 and "GET" not in r.headers["Allow"] and "POST" in r.headers["Allow"], path
+        assert "GET" not in client.options(path).headers["Allow"]
+    assert "GET" in client.options("/api/jobs/0123456789abcdef0123456789abcdef").headers["Allow"]
