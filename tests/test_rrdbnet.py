@@ -116,7 +116,7 @@ def test_port_matches_the_ncnn_graph(ncnn_files, net):
         out = net(torch.from_numpy(img).float()[None])[0].double().numpy()
     assert out.shape == ref.shape == (3, 48, 40)
     assert ref.std() > 0.1  # a real picture came out, not a flat one both sides could agree on
-    assert np.abs(out - ref).max() < 1e-3, np.abs(out - ref).max()
+    assert np.abs(out - ref).max() < 1e-4, np.abs(out - ref).max()  # float32 vs float64: ~1e-6 measured
 
 
 def test_converter_checks_shapes_and_byte_count(ncnn_files):
