@@ -66,17 +66,30 @@ def answers(make, models_dir):  # noqa: F811
     out["portrait_succeeded"] = client.get(f"/api/jobs/{portrait.json['id']}").json
     out["error_steps"] = post(client, content=image_bytes(), style=image_bytes(), steps="5000").json
     out["error_image"] = post(client, content=b"not an image", engine="fast", preset="3").json
-    # the request contract the app builds its settings from: the two forms of the OpenAPI document
-    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
-    out["contract"] = {"components": {"schemas": {k: schemas[k] for k in ("StylizeForm", "PortraitForm")}}}
+    # the request contract the app builds its settings from: the two endpoints' multipart schemas, $refs resolved
+    doc = client.get("/api/openapi.json").json
+    out["contract"] = {"paths": {p: {"post": {"requestBody": {"content": {"multipart/form-data": {
+        "schema": form_schema(doc, p)}}}}} for p in FORMS}}
     return out
+
+
+FORMS = ("/api/stylize", "/api/portrait")
+
+
+def form_schema(doc, path):
+    schema = doc["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    if "$ref" in schema:
+        for key in schema["$ref"].lstrip("#/").split("/"):
+            doc = doc[key]
+        schema = doc
+    return schema
 
 
 def fields_by_form(doc) -> dict:
     """A JSON Schema is compared by what the app reads from it: each form's engines and their field names."""
     out = {}
-    for form, schema in doc["components"]["schemas"].items():
-        for branch in schema["oneOf"]:
+    for form in FORMS:
+        for branch in form_schema(doc, form)["oneOf"]:
             props = branch["properties"]
             engine = props["engine"].get("const", props["engine"].get("default"))
             out.setdefault(f"{form}.{engine}", set()).update(props)

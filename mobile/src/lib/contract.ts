@@ -24,13 +24,22 @@ export function extraFields(fields: Fields | undefined, engine: string, ownSeed 
 }
 
 export function parseContract(doc: any): Contract {
-  return { stylize: parseForm(doc, 'StylizeForm'), portrait: parseForm(doc, 'PortraitForm') };
+  return { stylize: parseForm(formSchema(doc, '/api/stylize')), portrait: parseForm(formSchema(doc, '/api/portrait')) };
 }
 
-/** A multipart form's fields per engine, from the OpenAPI document's branches (oneOf) of that form. */
-export function parseForm(doc: any, schema: string): Fields {
+/** The multipart body schema the endpoint takes (inline, or a $ref into components). */
+export function formSchema(doc: any, path: string): any {
+  let schema = doc?.paths?.[path]?.post?.requestBody?.content?.['multipart/form-data']?.schema;
+  const ref = schema?.$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/')) {
+    schema = ref.slice(2).split('/').reduce((o: any, k: string) => o?.[k], doc);
+  }
+  return schema;
+}
+
+/** A multipart form's fields per engine, from its branches (oneOf). */
+export function parseForm(form: any): Fields {
   const out: Fields = {};
-  const form = doc?.components?.schemas?.[schema];
   for (const branch of form?.oneOf ?? []) {
     const props = branch?.properties ?? {};
     const e = props.engine ?? {};
