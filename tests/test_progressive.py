@@ -125,11 +125,26 @@ def test_bad_blend_is_refused_before_the_fast_network_runs(photo, painting):
         engine.run(photo, [painting], init="fast", style_weights=[0.5, 0.5], **FEW)
 
 
-def test_core_init_fast_needs_the_picture():
+def test_core_starts_from_the_picture_it_is_given():
     net = engine.vgg("cpu")
-    with pytest.raises(ValueError, match="init_image"):
-        core.stylize(gradient(), [stripes()], vgg=net, init="fast", size=48, steps=1, cache=None)
+    frozen = dict(size=48, min_size=32, steps=1, optimizer="adam", lr=1e-9, schedule=((1.0, 1.0),), cache=None)
     guess = to_tensor(to_image(stripes(48, 40)))
-    r = core.stylize(gradient(), [stripes()], vgg=net, init="fast", init_image=guess, size=48, min_size=32,
-                     steps=1, optimizer="adam", lr=1e-9, schedule=((1.0, 1.0),), cache=None)
-    assert (r.image - guess).abs().mean() < 0.02  # it started from the picture it was given
+    r = core.stylize(gradient(), [stripes()], vgg=net, init="fast", init_image=guess, **frozen)
+    assert (r.image - guess).abs().mean() < 0.02
+    # the core cannot paint the fast picture itself: a direct call without one starts from the content
+    r = core.stylize(gradient(), [stripes()], vgg=net, init="fast", **frozen)
+    assert (r.image - gradient()).abs().mean() < 0.02
+
+
+def test_progressive_is_the_default_and_runs_at_full_size(photo, painting, monkeypatch):
+    assert engine.defaults()["init"] == "fast" and engine.defaults()["schedule"] == engine.FAST_SCHEDULE
+    seen = []
+    engine.run(photo, [painting], size=64, steps=2, device="cpu", on_progress=seen.append)  # no init given
+    assert seen[0].step == 0 and seen[0].preview is not None
+    ran = []
+    monkeypatch.setattr(core, "stylize", lambda c, s, **kw: ran.append(kw["options"].schedule) or
+                        core.Result(c, {}, 0, (0, 0)))
+    engine.run(photo, [painting], size=64, steps=2, device="cpu")
+    engine.run(photo, [painting], size=64, steps=2, device="cpu", schedule=((0.5, 0.5), (1.0, 0.5)))
+    engine.run(photo, [painting], size=64, steps=2, device="cpu", init="content")
+    assert ran == [engine.FAST_SCHEDULE, ((0.5, 0.5), (1.0, 0.5)), core.GatysOptions().schedule]

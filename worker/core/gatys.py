@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -321,7 +322,18 @@ class _Loss:
         return d * torch.nn.functional.interpolate(self.cm.to(d.device), size=d.shape[-2:], mode="area")
 
 
+def _eager_optimisers() -> None:
+    """torch.optim wraps Optimizer.add_param_group and zero_grad in torch._disable_dynamo, whose first call imports
+    torch._dynamo: ~1 s of a ~4 s CLI run (as long as torch's own import), for a compiler nothing here uses. Mark
+    them as already wrapped (the attribute that wrapper caches) so they run as plain eager functions."""
+    for method in (torch.optim.Optimizer.add_param_group, torch.optim.Optimizer.zero_grad):
+        inner = getattr(method, "__wrapped__", None)
+        if inner is not None and "torch._dynamo" not in sys.modules:
+            setattr(inner, "__dynamo_disable", getattr(inner, "__dynamo_disable", inner))
+
+
 def _optimiser(name: str, x: torch.Tensor, lr: Optional[float]):
+    _eager_optimisers()
     if name == "lbfgs":  # one function evaluation per step, like the anchors, so steps compare
         return torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, history_size=20)
     return torch.optim.Adam([x], lr=lr or 0.02)
@@ -332,7 +344,7 @@ def x_unit(x: torch.Tensor, optimizer: str) -> float:
 
 
 def _initial(init: str, content: torch.Tensor, style: torch.Tensor, seed: int) -> torch.Tensor:
-    if init == "content":
+    if init in ("content", "fast"):  # "fast" without the engine's picture (see stylize)
         return content.clone()
     if init == "style":
         return images.resize(style, (content.shape[-1], content.shape[-2])).clone()
@@ -430,7 +442,9 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], *, vgg, optio
     overrides replace single fields of it (`stylize(c, [s], vgg=net, steps=50)`). style_weights: blend weights
     (normalised; default equal). snapshot_every: put the current image (at output size) into every Nth Step.
     on_step may raise (e.g. to cancel) and the exception propagates.
-    init_image: (1, 3, h, w) 0..1 to start from instead of `init` (resized to each first stage).
+    init_image: (1, 3, h, w) 0..1 to start from instead of `init` (resized to each first stage). init="fast" means
+    the fast network's picture, which the core cannot paint: worker.engines.gatys passes it as init_image; a
+    direct call without one starts from the content.
     content_mask: (1, 1, h, w) per-pixel content weight >= 0 (times content_weight; resized to each layer), e.g.
     higher on a face so the painting keeps it (worker.engines.portrait).
     """
@@ -449,9 +463,6 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], *, vgg, optio
         if init_image.dim() != 4 or init_image.shape[:2] != (1, 3) or not torch.isfinite(init_image).all():
             raise ValueError(f"init_image must be a finite (1, 3, H, W) tensor, not {tuple(init_image.shape)}")
         kw["init_image"] = init_image.float().cpu().clamp(0, 1)
-    elif o.init == "fast":  # the core has no fast network: the engine paints that picture and passes it
-        raise ValueError("init='fast' starts from the fast network's picture: pass it as init_image "
-                         "(worker.engines.gatys does)")
     try:
         return _run(content, styles, weights, o, **kw)
     except Diverged as first:

@@ -80,11 +80,11 @@ def check_style_side(opts, device) -> None:
 
 def run(content: Image.Image, styles: Sequence[Image.Image], *, style_weights: Optional[Sequence[float]] = None,
         device: str = "auto", on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
-        snapshot_every: int = 0, **options) -> Image.Image:
+        snapshot_every: int = 0, content_mask=None, **options) -> Image.Image:
     """Stylise `content` with `styles` (blended by style_weights). options: worker.core.gatys.GatysOptions fields
     (size, steps, content_weight, style_weight, tv_weight, init, style_scale, seed, preserve_color, ...); an absent
     or None one takes GatysOptions' default. init="fast": the fast network's picture is the first preview (step 0
-    of `steps`) and the starting image."""
+    of `steps`) and the starting image. content_mask: (1, 1, h, w) per-pixel content weight (worker.core.gatys)."""
     from worker.core import gatys
     from worker.core.images import fit_size, to_image, to_tensor
     from worker.device import pick
@@ -126,5 +126,5 @@ def run(content: Image.Image, styles: Sequence[Image.Image], *, style_weights: O
 
     result = gatys.stylize(c, s, vgg=net, options=opts,
                            style_weights=style_weights, snapshot_every=snapshot_every, on_step=on_step,
-                           init_image=init_image)
+                           init_image=init_image, content_mask=content_mask)
     return to_image(result.image)
