@@ -125,6 +125,7 @@ test('the contract (recorded GET /api/openapi.json): ranges and defaults per eng
   expect(c.stylize.gatys.init.choices).toEqual(expect.arrayContaining(['content', 'noise', 'style']));
   expect(fieldProblem(c.stylize.gatys.style_scale, '9')).toBe('Style scale must be from 0.1 to 4, not 9');
   expect(fieldProblem(c.stylize.gatys.seed, '1.5')).toMatch(/whole number/);
+  expect(fieldProblem(c.stylize.gatys.content_weight, '-1')).toBe('Content weight must be 0 or more, not -1');
   expect(fieldProblem(c.stylize.gatys.init, 'noise')).toBeNull();
   expect(Object.keys(c.portrait)).toEqual(expect.arrayContaining(['fast']));
 });

@@ -1,7 +1,7 @@
 import React, { useState } from 'react';
 import { Pressable, StyleSheet, Text, TextInput, View } from 'react-native';
 import { MAX_OUTPUT, Upscale } from '../lib/api';
-import { Field, fieldProblem, label } from '../lib/contract';
+import { Field, fieldProblem, label, rangeText } from '../lib/contract';
 import { colors, space } from '../lib/theme';
 
 export const SIZES = [256, 384, 512, 768, 1024];
@@ -20,7 +20,7 @@ function Extras({ fields, values, onChange }: { fields: Field[]; values: Record<
       {fields.map((f) => {
         const v = values[f.name] ?? '';
         const bad = fieldProblem(f, v);
-        const range = f.min !== undefined && f.max !== undefined ? `, ${f.min} to ${f.max}` : '';
+        const range = rangeText(f) ? `,${rangeText(f).replace(/^ from/, '')}` : '';
         const def = f.default !== undefined ? `; default ${String(f.default)}` : '';
         if (f.choices || f.type === 'boolean') {
           const choices = f.choices ?? ['true', 'false'];
@@ -45,7 +45,8 @@ function Extras({ fields, values, onChange }: { fields: Field[]; values: Record<
           <View key={f.name} style={styles.body}>
             <Text style={styles.label}>{label(f)}{f.description ? `: ${f.description}` : ''}{range}{def}</Text>
             <TextInput testID={`field-${f.name}`} accessibilityLabel={`${label(f)}${range}`} value={v}
-              keyboardType={f.type === 'integer' ? 'number-pad' : 'decimal-pad'} placeholder={f.default !== undefined ? String(f.default) : 'default'}
+              keyboardType={f.type === 'integer' ? 'number-pad' : 'decimal-pad'} placeholderTextColor={colors.muted}
+              placeholder={f.default !== undefined ? `${f.default} (default)` : 'default'}
               onChangeText={(t) => onChange(f.name, t.trim())} style={[styles.input, bad ? styles.bad : null]} />
             {bad ? <Text testID={`field-${f.name}-error`} style={styles.badText}>{bad}.</Text> : null}
           </View>
@@ -119,7 +120,8 @@ export default function AdvancedOptions({ size, onSize, steps, onSteps, upscale 
             <>
               <Text style={styles.label}>Steps, {stepsField.min} to {stepsField.max} (empty: the server's default{stepsField.default !== undefined ? `, ${stepsField.default}` : ''}; more is slower and finer)</Text>
               <TextInput testID="steps" accessibilityLabel={`Optimisation steps, ${stepsField.min} to ${stepsField.max}`} keyboardType="number-pad"
-                value={steps} onChangeText={(t) => onSteps(t.replace(/[^0-9]/g, ''))} placeholder="default"
+                value={steps} onChangeText={(t) => onSteps(t.replace(/[^0-9]/g, ''))} placeholderTextColor={colors.muted}
+                placeholder={stepsField.default !== undefined ? `${stepsField.default} (default)` : 'default'}
                 style={[styles.input, stepsProblem(steps, stepsField) ? styles.bad : null]} />
               {stepsProblem(steps, stepsField) ? <Text testID="steps-error" style={styles.badText}>{stepsProblem(steps, stepsField)}.</Text> : null}
             </>

@@ -70,7 +70,7 @@ export function fieldProblem(f: Field, text: string): string | null {
   if (f.choices) return f.choices.includes(text) ? null : `${label(f)} must be one of ${f.choices.join(', ')}`;
   if (f.type !== 'integer' && f.type !== 'number') return null;
   const n = Number(text);
-  const range = f.min !== undefined && f.max !== undefined ? ` from ${fmt(f.min)} to ${fmt(f.max)}` : '';
+  const range = rangeText(f);
   if (!Number.isFinite(n) || (f.type === 'integer' && !Number.isInteger(n))) {
     return `${label(f)} must be ${f.type === 'integer' ? 'a whole number' : 'a number'}${range}, not ${text}`;
   }
@@ -83,6 +83,10 @@ export function label(f: Field): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-function fmt(n: number): string {
-  return Math.abs(n) >= 1e6 ? n.toExponential(0) : String(n);
+/** " from 0.1 to 4", or " 0 or more" when the upper limit is only a guard against absurd numbers. */
+export function rangeText(f: Field): string {
+  const huge = f.max !== undefined && Math.abs(f.max) >= 1e6;
+  if (f.min !== undefined && f.max !== undefined && !huge) return ` from ${f.min} to ${f.max}`;
+  if (f.min !== undefined) return ` ${f.min} or more`;
+  return '';
 }
