@@ -3,7 +3,7 @@ import { StatusBar } from 'expo-status-bar';
 import React, { useCallback, useEffect, useState } from 'react';
 import { ActivityIndicator, Platform, ScrollView, StyleSheet, Text, View } from 'react-native';
 import TabBar, { Tab } from './src/components/TabBar';
-import { Job, Picked, setApiKey, TERMINAL } from './src/lib/api';
+import { absolute, Job, Picked, refetchPicked, setApiKey, TERMINAL } from './src/lib/api';
 import { clearHistory, Entry, loadHistory, saveHistory, upsert } from './src/lib/history';
 import { loadApiKey, loadServer, saveApiKey, saveServer } from './src/lib/settings';
 import { colors, MAX_WIDTH, space } from './src/lib/theme';
@@ -56,10 +56,18 @@ export default function App() {
     });
   }, []);
 
-  const runAgain = useCallback((e: Entry) => {
+  const runAgain = useCallback(async (e: Entry, job?: Job | null) => {
     setOpen(null);
-    // A web blob: URL without its File died with the page it came from: pick the photo again then.
+    // A web blob: URL without its File died with the page it came from: the server's copy (the job's urls.content)
+    // when it offers one, else the user picks the photo again.
     const alive = (p?: Picked | null) => (p && (p.file || !p.uri.startsWith('blob:')) ? p : null);
+    if (e.content && !alive(e.content) && job?.urls.content) {
+      try {
+        e = { ...e, content: await refetchPicked(absolute(e.base, job.urls.content), e.content) };
+      } catch {
+        // not kept on the server any more: the notice below says to pick it again
+      }
+    }
     if (e.kind === 'portrait') {
       const lostPhoto = e.seed == null && e.content && !alive(e.content);
       setPortrait((p) => ({ nonce: p.nonce + 1, seed: e.seed, photo: alive(e.content),

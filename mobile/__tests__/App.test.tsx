@@ -73,3 +73,34 @@ test('Run again goes back to the form with the same photo, preset and engine', a
   expect(screen.getByTestId('strength')).toHaveAccessibilityValue({ now: 50 });
   expect(screen.getByTestId('submit')).toBeEnabled();
 });
+
+const blobEntry = { id: 'job1', kind: 'stylize', base: 'http://localhost:5000', createdAt: 5, status: 'succeeded', engine: 'fast',
+  preset: 3, size: 384, content: { uri: 'blob:http://localhost:5000/dead', name: 'p.jpg', type: 'image/jpeg' } };
+
+test('Run again after a page reload: the photo is gone, the settings come back and a notice says to pick it again', async () => {
+  await AsyncStorage.setItem(HISTORY_KEY, JSON.stringify([blobEntry]));
+  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10));
+  render(<App />);
+  fireEvent.press(await screen.findByTestId('history-tab'));
+  fireEvent.press(screen.getByTestId('history-item-job1'));
+  fireEvent.press(await screen.findByTestId('run-again'));
+  await waitFor(() => expect(screen.getByTestId('draft-notice')).toHaveTextContent(/Your photo could not be kept/));
+  expect(screen.getByTestId('preset-3')).toBeChecked();
+  expect(screen.getByTestId('submit-hint')).toHaveTextContent('Pick a photo to paint.');
+});
+
+test('Run again after a reload takes the photo back from the server when the job offers it (urls.content)', async () => {
+  await AsyncStorage.setItem(HISTORY_KEY, JSON.stringify([blobEntry]));
+  const done = job('succeeded', 10, 10);
+  jest.spyOn(api, 'getJob').mockResolvedValue({ ...done, urls: { ...done.urls, content: '/api/jobs/job1/content' } });
+  global.fetch = jest.fn(async () => ({ ok: true, status: 200, blob: async () => ({ type: 'image/png' }) })) as any;
+  (global.URL as any).createObjectURL = jest.fn(() => 'blob:http://localhost:5000/new');
+  render(<App />);
+  fireEvent.press(await screen.findByTestId('history-tab'));
+  fireEvent.press(screen.getByTestId('history-item-job1'));
+  fireEvent.press(await screen.findByTestId('run-again'));
+  await waitFor(() => expect(screen.getByLabelText('Your photo').props.source).toEqual({ uri: 'blob:http://localhost:5000/new' }));
+  expect(global.fetch).toHaveBeenCalledWith('http://localhost:5000/api/jobs/job1/content', { headers: {} });
+  expect(screen.queryByTestId('draft-notice')).toBeNull();
+  expect(screen.getByTestId('submit')).toBeEnabled();
+});

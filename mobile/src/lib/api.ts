@@ -205,6 +205,14 @@ export function getSnack(base: string): Promise<SnackForm> {
   return call(base, '/api/snack');
 }
 
+/** A photo the server still has (a job's urls.content), as a picked image again: on the web a File-like Blob. */
+export async function refetchPicked(url: string, like: Picked): Promise<Picked> {
+  const resp = await fetch(url, { headers: authHeaders() });
+  if (!resp.ok) throw new ApiError(resp.status, `http_${resp.status}`, `The photo could not be loaded (${resp.status}).`);
+  const file = await resp.blob();
+  return { ...like, uri: URL.createObjectURL(file), type: file.type || like.type, file };
+}
+
 /** An image the server serves, as a URI the Image component can show: with an API key on the web (where <img>
  * cannot send headers) it is fetched with the key and shown from a blob: URL. */
 export async function fetchImage(url: string): Promise<string> {

@@ -19,7 +19,7 @@ type Props = {
   entry: Entry;
   initial?: Job | null;
   onChange: (job: Job) => void; // keeps the history entry's status current
-  onRunAgain: (entry: Entry) => void;
+  onRunAgain: (entry: Entry, job?: Job | null) => void; // the job: its URLs may still have the photo
   onClose: () => void;
 };
 
@@ -183,7 +183,7 @@ export default function JobScreen({ entry, initial, onChange, onRunAgain, onClos
             </View>
           </>
         ) : null}
-        {done ? <Button testID="run-again" label="Run again with changes" onPress={() => onRunAgain(entry)} /> : null}
+        {done ? <Button testID="run-again" label="Run again with changes" onPress={() => onRunAgain(entry, job)} /> : null}
         {note ? <Text testID="action-note" style={s.note}>{note}</Text> : null}
         {actionError ? <ErrorBox testID="action-error" message={actionError} /> : null}
       </Section>
