@@ -51,7 +51,7 @@ test('running: progress bar with step/total and ETA, live preview, cancel', asyn
   expect(screen.queryByTestId('cancel')).toBeNull();
   expect(screen.queryByTestId('job-progress')).toBeNull();
   fireEvent.press(screen.getByTestId('run-again'));
-  expect(props.onRunAgain).toHaveBeenCalledWith(entry);
+  expect(props.onRunAgain).toHaveBeenCalledWith(entry, expect.objectContaining({ status: 'canceled' }));
 });
 
 test('succeeded: before/after, save and share', async () => {
