@@ -1,13 +1,14 @@
 // Keeping a result: save to photos / share on a phone; download / share link in a browser.
 import * as Sharing from 'expo-sharing';
 import { Platform } from 'react-native';
-import { authHeaders, downloadResult, fetchImage, resultUrl } from './api';
+import { downloadResult, fetchImage, resultUrl } from './api';
 
 /** Returns a short message for the user. `name`: the file name (names.ts). */
 export async function saveResult(base: string, id: string, name = `neural-art-${id.slice(0, 8)}.png`): Promise<string> {
   if (Platform.OS === 'web') {
-    // Through a blob: the file gets our name (a cross-origin download= is ignored) and the API key is sent.
-    const href = authHeaders().Authorization || !sameOrigin(base) ? await fetchImage(resultUrl(base, id)) : resultUrl(base, id);
+    // Through a blob: the file gets our name (the server's Content-Disposition filename, the job id, would win over
+    // download= on a plain link, and a cross-origin download= is ignored) and the API key is sent.
+    const href = await fetchImage(resultUrl(base, id));
     const a = document.createElement('a');
     a.href = href;
     a.download = name;
@@ -24,10 +25,6 @@ export async function saveResult(base: string, id: string, name = `neural-art-${
   if (!perm.granted) throw new Error('Photo access is off. Allow it in the system settings to save.');
   await MediaLibrary.saveToLibraryAsync(await downloadResult(base, id, name));
   return 'Saved to your photos.';
-}
-
-function sameOrigin(base: string): boolean {
-  return typeof window !== 'undefined' && base.startsWith(window.location.origin);
 }
 
 export async function shareResult(base: string, id: string, name?: string): Promise<string> {
