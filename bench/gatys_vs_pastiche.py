@@ -159,16 +159,24 @@ def first_preview(runs: int, size: int, out: Path) -> list[float]:
     files = {"content": ("photo.png", photo.read_bytes()), "style": ("painting.jpg", painting.read_bytes())}
     seconds = []
     with Serve(out / "serve", content=files["content"][1]) as serve:
-        serve.wait_ready(lambda h: h.get("ready") is True, timeout=600)
+        # ready, and a worker on every queue: "ready" alone counts only the workers that have reported so far
+        serve.wait_ready(lambda h: h.get("ready") is True and {"fast", "slow"} <= set(h["workers"]["queues"]),
+                         timeout=600)
         for _ in range(runs):
             t0 = time.perf_counter()
             job = serve.submit({"size": str(size)}, files)
-            while serve.request(f"/api/jobs/{job['id']}/preview")[0] != 200:
+            while True:
+                status, _, body = serve.request(f"/api/jobs/{job['id']}/preview")
+                if status == 200:
+                    break
                 if time.perf_counter() - t0 > 120:
                     sys.exit(f"no preview in 120 s: {serve.get('/api/jobs/' + job['id'])}")
                 time.sleep(0.02)
             seconds.append(time.perf_counter() - t0)
-            serve.wait(job["id"], timeout=600)
+            (out / f"first_preview_{len(seconds)}.jpg").write_bytes(body)
+            done = serve.wait(job["id"], timeout=600)
+            if done["status"] != "succeeded":
+                sys.exit(f"the job ended {done['status']}: {done.get('error')}")
     return seconds
 
 
