@@ -60,6 +60,8 @@ class Urls(BaseModel):
     result: str
     preview: str
     cancel: str
+    face: Optional[str] = Field(None, description="portraits: the face as it went into the painting (the aligned "
+                                "crop of the photo, or the upscaled GAN face), PNG, once succeeded")
 
 
 class Job(BaseModel):
@@ -324,6 +326,12 @@ def spec(generators: tuple[str, ...] = (), translators: tuple[str, ...] = ()) ->
              responses={200: {"description": "JPEG", "content": {"image/jpeg": IMAGE}},
                         404: error("no such job, or its preview expired"), 409: error("no snapshot yet")})
     def preview(path: JobPath): ...
+
+    @api.get("/jobs/<job_id>/face", summary="A portrait's face before painting (the aligned photo crop or the "
+             "upscaled GAN face)", tags=[jobs], responses={
+                 200: {"description": "PNG", "content": {"image/png": IMAGE}},
+                 404: error("no such job, or its face expired"), 409: error("not a portrait, or not succeeded")})
+    def face(path: JobPath): ...
 
     @api.post("/jobs/<job_id>/cancel", summary="Cancel: a queued job never starts, a running one stops within a "
               "step", tags=[jobs], responses={202: Job, 404: error("no such job"), 409: error("already ended")})

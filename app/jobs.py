@@ -53,7 +53,8 @@ def job_json(rec: dict) -> dict:
         "finished_at": iso(rec["finished_at"]),
         "params": rec["params"], "error": rec["error"],
         "urls": {"get": url_for("jobs.get", job_id=jid), "result": url_for("jobs.result", job_id=jid),
-                 "preview": url_for("jobs.preview", job_id=jid), "cancel": url_for("jobs.cancel", job_id=jid)},
+                 "preview": url_for("jobs.preview", job_id=jid), "cancel": url_for("jobs.cancel", job_id=jid),
+                 **({"face": url_for("jobs.face", job_id=jid)} if rec["kind"] == "portrait" else {})},
     }
 
 
@@ -251,6 +252,21 @@ def result(job_id):
 
 def download(job_id: str, ext: str) -> dict:
     return {"Content-Disposition": f'inline; filename="{job_id}.{ext}"', "Cache-Control": "private, max-age=3600"}
+
+
+@bp.get("/<job_id>/face")
+def face(job_id):
+    """A portrait's face as it went into the painting: the aligned crop of the photo, or the upscaled GAN face."""
+    rec = load(job_id)
+    key = rec.get("face")
+    if not key:
+        raise APIError(409, "face_not_ready", f"no face for this job (a {rec['kind']} job that is {rec['status']}); a "
+                       "portrait has one once it has succeeded", status=rec["status"])
+    try:
+        data = media().get(key)
+    except FileNotFoundError:
+        raise APIError(404, "face_expired", "the face file is gone (expired)")
+    return Response(data, mimetype="image/png", headers=download(job_id + "-face", "png"))
 
 
 @bp.get("/<job_id>/preview")

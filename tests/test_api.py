@@ -122,7 +122,8 @@ def test_style_blend_passes_weights(client):
 def test_portrait_json_and_form(client):
     r = client.post("/api/portrait", json={"seed": 42, "preset": 5})
     assert r.status_code == 202, r.json
-    assert r.json["params"] == {"seed": 42, "engine": "fast", "size": 512, "preset": 5}
+    assert r.json["params"] == {"seed": 42, "engine": "fast", "size": 512, "preset": 5,
+                                "face_strength": contract.Portrait.model_fields["face_strength"].default}
     assert client.sent[-1] == (queue.PORTRAIT, r.json["id"], queue.SLOW_QUEUE)
     assert tasks.run_job(r.json["id"]) == "succeeded"
     assert fake_engine.CALLS[-1]["args"] == (42, None) and fake_engine.CALLS[-1]["preset"] == 5

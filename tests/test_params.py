@@ -130,7 +130,8 @@ def test_load_revalidates_a_record_and_kwargs_are_the_engine_call():
     p = P.load("stylize", rec, {"content": "uploads/x/content.png", "styles": []})
     assert p.kwargs() == {"size": 512, "preset": 4, "strength": presets.PRESETS[4].strength, "preserve_color": False}
     portrait = P.load("portrait", {"seed": 3, "preset": 1}, {"styles": []})
-    assert portrait.kwargs() == {"engine": "fast", "size": 512, "seed": 3, "preset": 1}
+    assert portrait.kwargs() == {"engine": "fast", "size": 512, "seed": 3, "preset": 1,
+                                 "face_strength": P.Portrait.model_fields["face_strength"].default}
     with pytest.raises(P.ParamError):  # a record the contract refuses fails the job (invalid_params)
         P.load("stylize", {"engine": "fast", "preset": 99}, {"content": "k", "styles": []})
 

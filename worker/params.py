@@ -282,6 +282,13 @@ class Portrait(Params):
     preset: Optional[Preset] = None
     generator: Optional[Name] = Field(None, description="a trained DCGAN from GET /api/generators; absent: the "
                                       "bundled face generator")
+    face_strength: float = Field(0.25, ge=0, le=1, description="how strongly the face is painted (0: kept as is, "
+                                 "1: like the rest of the picture, which is always painted in full)")
+    truncation: Optional[float] = Field(None, ge=0, le=4, description="generated faces: latent numbers beyond +-t "
+                                        "are drawn again (0: off); default 1 (off for a trained generator)")
+    candidates: Optional[int] = Field(None, ge=1, le=16, description="generated faces: draw this many from the seed "
+                                      "and keep the one the face detector rates best; default 8 (1 for a trained "
+                                      "generator)")
 
     @model_validator(mode="after")
     def check(self, info: ValidationInfo):
@@ -289,9 +296,10 @@ class Portrait(Params):
         if n is None:
             return self
         if n.get("photo"):
-            if "seed" in self.model_fields_set or self.generator is not None:
+            if "seed" in self.model_fields_set or any(v is not None for v in (self.generator, self.truncation,
+                                                                             self.candidates)):
                 raise fail("photo_or_seed", "a portrait is painted from a photo or from a generated face "
-                           "(seed, generator), not both")
+                           "(seed, generator, truncation, candidates), not both")
             self.seed = None
         if self.engine == "gatys" and self.preset is not None:
             raise fail("preset_needs_fast", "presets work with engine=fast; gatys needs a style file")

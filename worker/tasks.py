@@ -176,13 +176,15 @@ def run_job(job_id: str) -> str:
                 if is_oom(e2):
                     raise Failed("out_of_memory", f"out of memory even at {size} px; try a smaller size")
                 raise
+        face = portrait_face(run, out)  # before upscaling, which makes a new image
         out = upscaled(out, rec["params"].get("upscale") or 1, run)
         t1 = time.perf_counter()
         key = f"jobs/{job_id}/result.png"
         run.storage.put(key, png_bytes(out))
         # timing: where a job's seconds went (bench/api_overhead.py reads it; not part of the API's job object)
         done = store.finish(job_id, "succeeded", result=key, width=out.width, height=out.height,
-                            timing={"engine": round(t1 - t0, 4), "task": round(time.perf_counter() - t0, 4)})
+                            timing={"engine": round(t1 - t0, 4), "task": round(time.perf_counter() - t0, 4)},
+                            **face)
         return done["status"]
     except Failed as e:
         return end(store, job_id, "failed", e.code, e.message)
@@ -193,6 +195,8 @@ def run_job(job_id: str) -> str:
         name = type(e).__name__
         if name == "Canceled":
             return end(store, job_id, "canceled", "canceled", "canceled while running")
+        if name == "NoFace":  # worker.engines.portrait: the photo has no face
+            return end(store, job_id, "failed", "no_face", public(str(e)))
         if name == "ModelsMissing":
             log.error("job %s: %s", job_id, e)
             return end(store, job_id, "failed", "models_missing", public(str(e)))
@@ -202,6 +206,22 @@ def run_job(job_id: str) -> str:
         # the details (exception text, paths) stay in the worker's log, found by the job id
         return end(store, job_id, "failed", "internal",
                    f"the job failed with an internal error; the worker's log has the details (job {job_id})")
+
+
+# What a portrait's params record once it has run: the effective GAN settings, the chosen candidate, faces found.
+FACE_FACTS = ("truncation", "candidates", "candidate", "faces_found")
+
+
+def portrait_face(run: Run, out: Image.Image) -> dict:
+    """A portrait's painted face (the aligned photo crop or the upscaled GAN face) stored as jobs/<id>/face.png,
+    and its facts added to the params; {} for other jobs."""
+    face = out.info.get("face")
+    if not isinstance(face, Image.Image):
+        return {}
+    key = f"jobs/{run.id}/face.png"
+    run.storage.put(key, png_bytes(face))
+    facts = {k: out.info[k] for k in FACE_FACTS if out.info.get(k) is not None}
+    return {"face": key, "params": {**run.store.get(run.id)["params"], **facts}}
 
 
 PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.@+~-]+){2,}[/\\]?")

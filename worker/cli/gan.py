@@ -3,7 +3,7 @@
   python -m worker faces -o GRID.png [--seed N] [--count N]
   python -m worker faces --interpolate A B --frames N -o MORPH.gif
   python -m worker portrait -o OUT [--seed N] [STYLE | --preset N] [--engine fast|gatys] [--size PX]
-      [--generator NAME]
+      [--generator NAME] [--photo FILE] [--face-strength F] [--truncation T] [--candidates K]
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def add_arguments(p) -> None:
     if _command(p) == "portrait":
         p.add_argument("style", nargs="?", help="style image (omit for a preset)")
         p.add_argument("-o", "--output", required=True)
+        p.add_argument("--photo", help="paint the largest face in this photo instead of a generated one")
         add_flags(p, params.Portrait, PORTRAIT, helps={"seed": "face seed (default: random, printed)"})
         p.add_argument("--device", default="auto", choices=params.DEVICES)
         p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -65,12 +66,14 @@ def main(args) -> int:
     start = time.perf_counter()
     try:
         if hasattr(args, "engine"):
-            seed = args.seed if args.seed is not None else random.randrange(2**31)
+            seed = args.seed if args.seed is not None or args.photo else random.randrange(2**31)
             style = Image.open(args.style).convert("RGB") if args.style else None
             given = {n: getattr(args, n) for n in PORTRAIT if n != "seed" and getattr(args, n) is not None}
-            out = portrait.run(seed, style, device=args.device, **given)
+            photo = Image.open(args.photo).convert("RGB") if args.photo else None
+            out = portrait.run(seed, style, photo=photo, device=args.device, **given)
             out.save(args.output)
-            summary = {"output": args.output, "seed": seed, "engine": args.engine, "size": list(out.size)}
+            summary = {"output": args.output, "seed": seed, "engine": args.engine, "size": list(out.size),
+                       **{k: out.info[k] for k in ("candidate", "faces_found") if k in out.info}}
         elif args.interpolate:
             a, b = args.interpolate
             frames = portrait.interpolate(a, b, args.frames, device=args.device)

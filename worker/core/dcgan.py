@@ -41,8 +41,8 @@ def _check_seed(s) -> None:
 
 
 def check_truncation(t) -> None:
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.5 <= t <= 4):
-        raise ValueError(f"truncation must be a number from 0.5 to 4 (or none), not {t!r}")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 4):
+        raise ValueError(f"truncation must be a number above 0 and at most 4 (or none), not {t!r}")
 
 
 def latents(seeds: list[int], nz: int = NZ) -> torch.Tensor:

@@ -1,8 +1,22 @@
-"""GAN portraits: a DCGAN face from a seed, upscaled (64 px -> size), then painted by the fast or Gatys engine.
+"""Portraits: a DCGAN face from a seed, or the face in the user's own photo, painted by the fast or Gatys engine.
 
-The generator (gan-face-generate==1.1.1, trained on DigiFace-1M: research-only licence) loads once per process
-and device. The same seed gives the same face on every device: latents are drawn on the CPU from the seed alone.
-The seed is reported in the first progress event (losses["seed"]) and in the result's `info["seed"]`.
+GAN faces (gan-face-generate==1.1.1, trained on DigiFace-1M: research-only licence): `candidates` latents are
+drawn from the seed (truncated normal, worker.core.dcgan.candidates), the face detector scores each 64 px face
+and the best is kept (best of K: fewer smeared mouths and mismatched eyes), then Real-ESRGAN x4 enlarges it
+(worker.engines.upscale) and a bicubic resize brings it to `size`. Latents are drawn on the CPU from the seed
+alone, so the same seed and settings give the same face on every device.
+
+Photos: the faces are found (RetinaFace, worker.core.faces), the largest is aligned by its 5 landmarks and cropped
+head-and-shoulders at `size`; no face raises NoFace (the job fails with error code no_face).
+
+Painting keeps the face: a feathered mask over the face (from the landmarks) steers the engine. Fast: the picture
+is stylised at full strength and at `face_strength` times it, and the two are blended by the mask. Gatys: the
+content loss weighs the face more (per-pixel content weight 1 + FACE_CONTENT_BOOST * (1 - face_strength) on the
+mask). The rest of the picture is painted as before.
+
+`out.info` carries what the job records: seed, candidate (the chosen index), candidates, truncation, faces_found
+(photos), and `face`: the picture that was painted (the upscaled GAN face or the aligned crop), which the task
+stores as jobs/<id>/face.png, with the face's 5 `landmarks` in it.
 """
 from __future__ import annotations
 
@@ -14,14 +28,31 @@ from PIL import Image
 
 from worker import device as devices
 from worker import models
-from worker.core.dcgan import Generator, latents, slerp
-from worker.core.images import to_image
-from worker.core.upscale import upscale
+from worker import params as contract
+from worker.core import faces as facecore
+from worker.core.dcgan import Generator, candidates as draw, check_truncation, latents, slerp
+from worker.core.images import to_image, to_tensor
+from worker.core.retinaface import RetinaFace
 from worker.engines import OnProgress, Progress, ShouldCancel
 
 ENGINES = ("fast", "gatys")
+# Defaults for the bundled face generator, picked by looking at grids of 64 seeds (bench/portraits.py shows them):
+# t=1 gives the most coherent faces without the washed-out look of scaling; 8 candidates cost ~0.1 s.
+TRUNCATION, CANDIDATES = 1.0, 8
+# How strongly the face is painted (0: not at all, 1: like the rest): the contract's default (worker/params.py),
+# picked with bench/portraits.py (face detection by another detector family, landmark shift, contact sheets).
+FACE_STRENGTH = contract.Portrait.model_fields["face_strength"].default
+FACE_CONTENT_BOOST = 20.0  # Gatys: content weight on the face at face_strength 0 (x21), 1 (x1) in between linearly
+# Landmarks of a typical DCGAN face in its 64 px frame (the mean over seeds 0..199 of the detector's landmarks):
+# the mask's fallback when no candidate is detected as a face.
+GAN_LANDMARKS = ((23.0, 30.1), (41.3, 29.8), (32.4, 41.6), (24.8, 50.8), (39.0, 50.6))
 _GEN: dict[str, Generator] = {}
+_DET: dict[str, RetinaFace] = {}
 _LOCK = threading.Lock()
+
+
+class NoFace(ValueError):
+    """The photo has no face the detector can find; the job fails with error code no_face."""
 
 
 def generator(dev: torch.device) -> Generator:
@@ -35,6 +66,17 @@ def generator(dev: torch.device) -> Generator:
         return _GEN[str(dev)]
 
 
+def detector(dev: torch.device) -> RetinaFace:
+    """The RetinaFace face detector on `dev`, loaded from the model cache once per process."""
+    with _LOCK:
+        if str(dev) not in _DET:
+            tensors, _ = models.load("retinaface")
+            net = RetinaFace()
+            net.load_state_dict(tensors)
+            _DET[str(dev)] = net.eval().requires_grad_(False).to(dev)
+        return _DET[str(dev)]
+
+
 def trained(name: str, dev: torch.device) -> torch.nn.Module:
     """A generator made by `train-gan` (MODELS_DIR/generators/NAME), loaded once per process and device."""
     from worker import generators
@@ -46,17 +88,36 @@ def trained(name: str, dev: torch.device) -> torch.nn.Module:
         return _GEN[key]
 
 
-def faces(seeds: list[int], device: str = "auto", net: Optional[torch.nn.Module] = None) -> torch.Tensor:
-    """(N, 3, 64, 64) faces in 0..1, one per seed, generated as one batch."""
-    dev = devices.pick(device)
-    net = net if net is not None else generator(dev)
+def _render(net: torch.nn.Module, z: torch.Tensor, dev: torch.device) -> torch.Tensor:
     with torch.inference_mode():
-        return ((net(latents(seeds).to(dev)).float() + 1) / 2).clamp(0, 1).cpu()
+        return ((net(z.to(dev)).float() + 1) / 2).clamp(0, 1).cpu()
+
+
+def faces(seeds: list[int], device: str = "auto", net: Optional[torch.nn.Module] = None) -> torch.Tensor:
+    """(N, 3, 64, 64) raw faces in 0..1 (plain normal latents, candidate 0), one per seed, as one batch."""
+    dev = devices.pick(device)
+    return _render(net if net is not None else generator(dev), latents(seeds), dev)
 
 
 def face(seed: int, device: str = "auto") -> Image.Image:
     """The raw 64x64 face for `seed`."""
     return to_image(faces([seed], device)[0])
+
+
+def best_face(seed: int, *, truncation: Optional[float] = TRUNCATION, candidates: int = CANDIDATES,
+              device: str = "auto", net: Optional[torch.nn.Module] = None) -> dict:
+    """The best of `candidates` faces drawn from `seed`: {face (1, 3, 64, 64), candidate, score, landmarks
+    (64 px frame, or None when no candidate looks like a face)}. Ties go to the lowest index."""
+    dev = devices.pick(device)
+    z = draw(seed, candidates, truncation or None)
+    out = _render(net if net is not None else generator(dev), z, dev)
+    if candidates == 1 and net is not None:  # a trained generator, one candidate: nothing to choose
+        return {"face": out, "candidate": 0, "score": None, "landmarks": None}
+    scores, dets = facecore.score(detector(dev), out)
+    i = int(torch.argmax(scores))  # the first maximum
+    det = dets[i]
+    return {"face": out[i:i + 1], "candidate": i, "score": float(scores[i]),
+            "landmarks": det.landmarks if det is not None else None}
 
 
 def interpolate(a: int, b: int, frames: int, device: str = "auto") -> list[Image.Image]:
@@ -66,16 +127,74 @@ def interpolate(a: int, b: int, frames: int, device: str = "auto") -> list[Image
     za, zb = latents([a, b])
     z = torch.stack([slerp(za, zb, i / (frames - 1)) for i in range(frames)])
     dev = devices.pick(device)
-    with torch.inference_mode():
-        out = ((generator(dev)(z.to(dev)).float() + 1) / 2).clamp(0, 1).cpu()
-    return [to_image(x) for x in out]
+    return [to_image(x) for x in _render(generator(dev), z, dev)]
 
 
-def run(seed: int, style: Image.Image | None = None, *, preset=None, engine: str = "fast", size: int = 512,
-        device: str = "auto", on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
+def enlarge(raw: torch.Tensor, size: int, device: str) -> Image.Image:
+    """The 64 px face at `size`: Real-ESRGAN x4, then a bicubic resize (antialiased when shrinking)."""
+    from worker.core.images import resize
+    from worker.engines import upscale
+
+    big = to_tensor(upscale.enlarge(to_image(raw), 4, device=device))
+    return to_image(resize(big, (size, size)))
+
+
+def photo_face(photo: Image.Image, size: int, device: str = "auto") -> dict:
+    """The largest face of `photo`, aligned and cropped head-and-shoulders: {face (PIL, size x size), landmarks
+    (in the crop), faces_found}. NoFace when there is none."""
+    found = facecore.find(detector(devices.pick(device)), to_tensor(photo.convert("RGB")))
+    if not found:
+        raise NoFace("no face was found in the photo; use a photo where a face is clearly visible (frontal, "
+                     "not too small)")
+    crop, landmarks = facecore.align(to_tensor(photo.convert("RGB")), found[0].landmarks, size)
+    return {"face": to_image(crop), "landmarks": landmarks.tolist(), "faces_found": len(found)}
+
+
+def _check_strength(v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+        raise ValueError(f"face_strength must be a number from 0 to 1, not {v!r}")
+    return float(v)
+
+
+def paint(content: Image.Image, mask: torch.Tensor, style: Image.Image | None, *, preset=None, engine: str,
+          size: int, face_strength: float, seed: int, device: str, report: OnProgress,
+          should_cancel: Optional[ShouldCancel], snapshot_every: int, on_progress: Optional[OnProgress]):
+    """Paint `content` with the face (mask (1, 1, H, W) 0..1) painted at face_strength, the rest in full."""
+    if engine == "fast":
+        from worker import presets as preset_table
+        from worker.engines import fast
+
+        kw = dict(preset=None if style is not None else (preset if preset is not None else 0), size=size,
+                  device=device, should_cancel=should_cancel)
+        full = preset_table.default_strength(kw["preset"]) if kw["preset"] is not None else 1.0
+        total = 1 if face_strength >= 1 else 2
+        out = fast.run(content, style, strength=full, **kw)
+        report(Progress(1, total))
+        if face_strength >= 1:
+            return out
+        soft = fast.run(content, style, strength=full * face_strength, **kw)
+        report(Progress(2, total))
+        m = torch.nn.functional.interpolate(mask, size=(out.height, out.width), mode="bilinear",
+                                            align_corners=False)
+        return to_image(m * to_tensor(soft) + (1 - m) * to_tensor(out))
+    from worker.engines import gatys
+
+    weight = 1 + mask * FACE_CONTENT_BOOST * (1 - face_strength)
+    return gatys.run(content, [style], size=size, seed=seed, device=device, on_progress=on_progress,
+                     should_cancel=should_cancel, snapshot_every=snapshot_every, content_mask=weight)
+
+
+def run(seed: Optional[int] = None, style: Image.Image | None = None, *, photo: Optional[Image.Image] = None,
+        preset=None, engine: str = "fast", size: int = 512, face_strength: Optional[float] = None,
+        truncation: Optional[float] = None, candidates: Optional[int] = None, device: str = "auto",
+        on_progress: Optional[OnProgress] = None, should_cancel: Optional[ShouldCancel] = None,
         snapshot_every: int = 0, generator: str | torch.nn.Module | None = None) -> Image.Image:
-    """Paint the face of `seed`. `generator`: the name of a generator made by train-gan, or a DCGAN-layout
-    module, to use instead of the pinned one. Without style or preset the fast engine uses preset 0."""
+    """Paint the face of `seed` (a generated face) or of `photo` (the largest face in it).
+
+    `generator`: the name of a generator made by train-gan, or a DCGAN-layout module, instead of the pinned one;
+    truncation / candidates default to TRUNCATION / CANDIDATES for the pinned generator and to off / 1 for a
+    trained one (so its faces stay those of its sample grid). truncation 0 is off. Without style or preset the
+    fast engine uses preset 0."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if style is not None and preset is not None:
@@ -84,22 +203,36 @@ def run(seed: int, style: Image.Image | None = None, *, preset=None, engine: str
         raise ValueError("the gatys engine needs a style image (presets belong to the fast engine)")
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
         raise ValueError(f"size must be an integer from 64 to 2048 pixels, not {size!r}")
-    if isinstance(generator, str):
-        generator = trained(generator, devices.pick(device))
-    raw = faces([seed], device, net=generator)  # (1, 3, 64, 64); validates the seed
-    content = to_image(upscale(raw, size))
+    if (photo is None) == (seed is None):
+        raise ValueError("give a seed (a generated face) or a photo, not both and not neither")
+    face_strength = _check_strength(FACE_STRENGTH if face_strength is None else face_strength)
     report = on_progress or (lambda p: None)
-    report(Progress(0, 1, {"seed": float(seed)}, preview=content))
-    if engine == "fast":
-        from worker.engines import fast
-
-        out = fast.run(content, style, preset=None if style is not None else (preset if preset is not None else 0),
-                       size=size, device=device, should_cancel=should_cancel,
-                       on_progress=lambda p: report(Progress(p.step, p.total, {"seed": float(seed)})))
+    info: dict = {}
+    if photo is not None:
+        if generator is not None or truncation is not None or candidates is not None:
+            raise ValueError("generator, truncation and candidates are for generated faces, not photos")
+        got = photo_face(photo, size, device)
+        content, landmarks = got["face"], got["landmarks"]
+        info["faces_found"] = got["faces_found"]
+        seed_ = 0  # Gatys' noise seed; a photo portrait has no face seed
     else:
-        from worker.engines import gatys
-
-        out = gatys.run(content, [style], size=size, seed=seed, device=device, on_progress=on_progress,
-                        should_cancel=should_cancel, snapshot_every=snapshot_every)
-    out.info["seed"] = seed
+        custom = generator is not None
+        if isinstance(generator, str):
+            generator = trained(generator, devices.pick(device))
+        t = (None if custom else TRUNCATION) if truncation is None else truncation
+        k = (1 if custom else CANDIDATES) if candidates is None else candidates
+        check_truncation(t or None)
+        best = best_face(seed, truncation=t, candidates=k, device=device, net=generator)
+        content = enlarge(best["face"], size, device)
+        lm = best["landmarks"] or GAN_LANDMARKS
+        landmarks = [(x * size / 64, y * size / 64) for x, y in lm]
+        info.update(seed=seed, candidate=best["candidate"], candidates=k, truncation=t or 0)
+        seed_ = seed
+    mask = facecore.mask(landmarks, content.width, content.height)
+    tag = {"seed": float(seed)} if seed is not None else {}
+    report(Progress(0, 1, tag, preview=content))
+    out = paint(content, mask, style, preset=preset, engine=engine, size=size, face_strength=face_strength,
+                seed=seed_, device=device, should_cancel=should_cancel, snapshot_every=snapshot_every,
+                on_progress=on_progress, report=lambda p: report(Progress(p.step, p.total, tag)))
+    out.info.update(info, face=content, face_strength=face_strength, landmarks=[list(x) for x in landmarks])
     return out
