@@ -3,7 +3,7 @@ import React from 'react';
 import * as api from '../src/lib/api';
 import * as images from '../src/lib/images';
 import PortraitScreen from '../src/screens/PortraitScreen';
-import { job, stylesState } from './helpers';
+import { fixtures, job, stylesState } from './helpers';
 
 jest.mock('../src/lib/images', () => ({ pickImage: jest.fn() }));
 afterEach(() => jest.restoreAllMocks());
@@ -78,4 +78,20 @@ test('a trained face generator on the server can be chosen; it goes with the see
   fireEvent.press(screen.getByTestId('portrait-generate'));
   await waitFor(() => expect(submit).toHaveBeenCalled());
   expect(submit.mock.calls[0][1]).toMatchObject({ seed: 9, generator: 'paintings' });
+});
+
+test('face strength (and every other portrait setting the server offers) comes from its contract, with its range', async () => {
+  const { parseContract } = require('../src/lib/contract');
+  const contract = parseContract(fixtures.contract);
+  const submit = jest.spyOn(api, 'submitPortrait').mockResolvedValue(job('queued', 0, 0, { kind: 'portrait' }));
+  render(<PortraitScreen base="http://s" styles={stylesState({ contract })} onSubmitted={jest.fn()} seed0={7} />);
+  fireEvent.press(screen.getByTestId('preset-0'));
+  fireEvent.press(screen.getByTestId('advanced-toggle'));
+  fireEvent.changeText(screen.getByTestId('field-face_strength'), '3');
+  expect(screen.getByTestId('field-face_strength-error')).toHaveTextContent('Face strength must be from 0 to 1, not 3.');
+  expect(screen.getByTestId('portrait-generate')).toBeDisabled();
+  fireEvent.changeText(screen.getByTestId('field-face_strength'), '0.6');
+  fireEvent.press(screen.getByTestId('portrait-generate'));
+  await waitFor(() => expect(submit).toHaveBeenCalled());
+  expect(submit.mock.calls[0][1]).toMatchObject({ seed: 7, extra: { face_strength: '0.6' } });
 });

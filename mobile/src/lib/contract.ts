@@ -12,7 +12,8 @@ export type Field = {
 };
 
 export type Fields = Record<string, Record<string, Field>>; // engine -> field name -> field
-export type Contract = { stylize: Fields; portrait: Fields };
+// portrait: a generated face's branches; portraitPhoto: the "your photo" branches (those that require a photo)
+export type Contract = { stylize: Fields; portrait: Fields; portraitPhoto: Fields };
 
 // Fields the app has its own controls for; any other field the server offers gets a generic one ("More settings").
 export const OWN_CONTROLS = new Set(['engine', 'size', 'steps', 'upscale', 'preserve_color', 'strength', 'preset', 'model',
@@ -24,7 +25,10 @@ export function extraFields(fields: Fields | undefined, engine: string, ownSeed 
 }
 
 export function parseContract(doc: any): Contract {
-  return { stylize: parseForm(formSchema(doc, '/api/stylize')), portrait: parseForm(formSchema(doc, '/api/portrait')) };
+  const portrait = formSchema(doc, '/api/portrait');
+  const photo = (b: any) => Array.isArray(b?.required) && b.required.includes('photo');
+  return { stylize: parseForm(formSchema(doc, '/api/stylize')), portrait: parseForm(portrait, (b) => !photo(b)),
+    portraitPhoto: parseForm(portrait, photo) };
 }
 
 /** The multipart body schema the endpoint takes (inline, or a $ref into components). */
@@ -38,9 +42,9 @@ export function formSchema(doc: any, path: string): any {
 }
 
 /** A multipart form's fields per engine, from its branches (oneOf). */
-export function parseForm(form: any): Fields {
+export function parseForm(form: any, keep: (branch: any) => boolean = () => true): Fields {
   const out: Fields = {};
-  for (const branch of form?.oneOf ?? []) {
+  for (const branch of (form?.oneOf ?? []).filter(keep)) {
     const props = branch?.properties ?? {};
     const e = props.engine ?? {};
     const engines: unknown[] = e.const !== undefined ? [e.const] : Array.isArray(e.enum) ? e.enum : [e.default];

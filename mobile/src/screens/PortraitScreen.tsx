@@ -42,7 +42,7 @@ export default function PortraitScreen({ base, styles: st, onSubmitted, seed0, p
   const [generator, setGenerator] = useState<string | null>(null); // null: the bundled face generator
   const generators = st.generators ?? [];
   const [extra, setExtra] = useState<Record<string, string>>({});
-  const extras = extraFields(st.contract?.portrait, engine);
+  const extras = extraFields(from === 'photo' ? st.contract?.portraitPhoto : st.contract?.portrait, engine);
   const badExtra = extras.map((f) => fieldProblem(f, extra[f.name] ?? '')).find(Boolean) ?? null;
   const sent = Object.fromEntries(Object.entries(extra).filter(([k, v]) => v && extras.some((f) => f.name === k)));
   const [busy, setBusy] = useState(false);
