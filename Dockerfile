@@ -69,6 +69,9 @@ COPY --from=web /mobile/dist /srv/web
 COPY --from=models /opt/models/thumbnails /opt/models/thumbnails
 COPY app/ app/
 COPY worker/ worker/
+# GET /api/snack posts the app's own source to Expo Snack: the files it reads (app/snack.py).
+COPY mobile/package.json mobile/App.tsx mobile/
+COPY mobile/src mobile/src
 ENV PORT=5000 \
     WEB_DIR=/srv/web \
     MODELS_DIR=/opt/models \
