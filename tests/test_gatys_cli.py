@@ -8,6 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
+from worker import params
 from worker.__main__ import main
 from worker.cli import stylize as cli
 from worker.engines import Canceled, gatys
@@ -75,7 +76,8 @@ def test_all_gatys_flags_reach_the_engine(files, monkeypatch, capsys):
         style_scale=1.5, seed=9, device="cpu")
     assert seen["snapshot_every"] == 0
     assert main(["stylize", c, s, "-o", str(tmp / "o.png"), "--json"]) == 0
-    assert seen["steps"] is None and seen["init"] == "content"  # unset: the engine falls back on the core defaults
+    # unset: the engine falls back on the core defaults; --init's default is the contract's (worker/params.py)
+    assert seen["steps"] is None and seen["init"] == params.Gatys.model_fields["init"].default == "fast"
     assert last_json(capsys.readouterr().out)["steps"] == gatys.defaults()["steps"]
 
 
@@ -85,7 +87,8 @@ def test_snapshots_dir_gets_intermediate_images(files):
     assert main(["stylize", c, s, "-o", str(tmp / "o.png"), "--size", "32", "--steps", "20",
                  "--snapshots", str(snaps)]) == 0
     names = sorted(p.name for p in snaps.iterdir())
-    assert names == ["step00010.png", "step00020.png"] and cli.SNAPSHOT_EVERY == 10
+    # step 0: the fast network's picture the default init=fast starts from (the first preview)
+    assert names == ["step00000.png", "step00010.png", "step00020.png"] and cli.SNAPSHOT_EVERY == 10
     assert Image.open(snaps / names[0]).size == (32, 21)
 
 
@@ -162,8 +165,8 @@ def test_engine_run_defaults_progress_and_cancel(files):
     assert gatys.defaults()["steps"] > 0
     seen = []
     out = gatys.run(content, [style], size=40, steps=4, snapshot_every=2, on_progress=seen.append)
-    assert out.size == (40, 27) and [p.step for p in seen] == [1, 2, 3, 4]
-    assert [p.preview.size for p in seen if p.preview is not None] == [(40, 27), (40, 27)]
+    assert out.size == (40, 27) and [p.step for p in seen] == [0, 1, 2, 3, 4]  # 0: the fast preview (init=fast)
+    assert [p.preview.size for p in seen if p.preview is not None] == [(40, 27)] * 3
     polls = []
     with pytest.raises(Canceled):
         gatys.run(content, [style], size=40, steps=6, should_cancel=lambda: polls.append(1) or len(polls) > 2)
@@ -191,7 +194,7 @@ def test_flags_and_help_come_from_the_request_contract(files, monkeypatch, capsy
     text = helptext()
     for name in cli.gatys_fields() + cli.fast_fields():
         assert "--" + name.replace("_", "-") in text
-    assert "1 to 1000 (default 100)" in text and "0.1 to 4 (default 1.0)" in text  # ranges and defaults
+    assert "1 to 1000 (default 10)" in text and "0.1 to 4 (default 1.0)" in text  # ranges and defaults
     assert "{" + ",".join(params.INITS) + "}" in text
 
     class Gatys(params.Gatys):  # a new parameter: one line in the contract
