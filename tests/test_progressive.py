@@ -148,3 +148,22 @@ def test_progressive_is_the_default_and_runs_at_full_size(photo, painting, monke
     engine.run(photo, [painting], size=64, steps=2, device="cpu", schedule=((0.5, 0.5), (1.0, 0.5)))
     engine.run(photo, [painting], size=64, steps=2, device="cpu", init="content")
     assert ran == [engine.FAST_SCHEDULE, ((0.5, 0.5), (1.0, 0.5)), core.GatysOptions().schedule]
+
+
+def test_a_sliver_the_fast_network_cannot_take_starts_from_the_photo(painting):
+    sliver = to_image(gradient(400, 80))  # at 128 px its short side would be 26 px: under the fast network's 32
+    with pytest.raises(ValueError, match="too thin"):
+        engine.fast_guess(sliver, [painting], [1.0], 128, "cpu")
+    seen = []
+    out = engine.run(sliver, [painting], size=128, steps=1, device="cpu", init="fast", optimizer="adam", lr=1e-9,
+                     on_progress=seen.append)
+    assert [p.step for p in seen] == [1]  # no fast preview
+    assert np.abs(arr(out) - arr(sliver.resize(out.size, Image.LANCZOS))).mean() < 0.03  # started from the photo
+
+
+def test_a_sliver_the_vgg_cannot_take_is_a_value_error(painting):
+    for init in ("fast", "content"):  # content: coarse to fine, its half-size stage is the thinnest
+        with pytest.raises(ValueError, match="too thin.*at least 16"):
+            engine.run(to_image(gradient(400, 20)), [painting], size=128, steps=2, device="cpu", init=init)
+    with pytest.raises(ValueError, match="too thin"):
+        engine.run(to_image(gradient(400, 40)), [painting], size=256, steps=10, device="cpu", init="content")

@@ -20,6 +20,7 @@ _NETS: dict = {}  # (device str, pool) -> VGG19
 # network painted at full size (measured: 40 coarse-to-fine steps from it scored worse than 10 at full size).
 FAST_SCHEDULE = ((1.0, 1.0),)
 _LOCK = threading.Lock()
+VGG_SHORT = 16  # relu5_1 sits after four 2x2 poolings: a shorter side pools away to nothing
 
 
 def vgg(device: str = "auto", pool: str = "max"):
@@ -97,14 +98,23 @@ def run(content: Image.Image, styles: Sequence[Image.Image], *, style_weights: O
     dev = pick(device)
     opts.check(dev)
     check_style_side(opts, dev)
+    stages = gatys.plan(content.width, content.height, opts.size, opts.steps, opts.schedule, opts.min_size)
+    thin = min(min(wh) for wh, _ in stages)
+    if thin < VGG_SHORT:
+        raise ValueError(f"image {content.width}x{content.height} is too thin: at size {opts.size} its short side "
+                         f"would be {thin} px at the VGG, which needs at least {VGG_SHORT}")
     c, s = to_tensor(content), [to_tensor(x) for x in styles]
     weights = gatys._check(c, s, style_weights)  # the images and the blend, before the fast network sees them
     if should_cancel is not None and should_cancel():
         raise Canceled()
-    init_image = None
+    init_image = guess = None
     if opts.init == "fast":  # before the VGG is loaded: the preview comes first, even on a cold start
         side = max(opts.size, opts.min_size, gatys.VGG_MIN)  # the finest stage's side (gatys.plan)
-        guess = fast_guess(content, styles, weights, side, device)
+        try:
+            guess = fast_guess(content, styles, weights, side, device)
+        except ValueError:  # a sliver the fast network cannot take (short side < 32 px): start from the photo
+            opts = dataclasses.replace(opts, init="content")
+    if guess is not None:
         if on_progress is not None:
             preview = guess
             if opts.preserve_color:
