@@ -10,7 +10,7 @@ import pytest
 from tests import fake_engine
 from tests.service_util import image_bytes
 from tests.test_api import client, make, post, var  # noqa: F401 (the same fixtures as the API tests)
-from worker import queue, tasks
+from worker import params, queue, tasks
 from worker.job_store import get_store
 
 OK = image_bytes()
@@ -77,7 +77,8 @@ def test_listing_names_family_size_created(client, models):
 def test_portrait_generator_reaches_the_engine(client, models):
     r = client.post("/api/portrait", json={"seed": 3, "preset": 1, "generator": "paintings"})
     assert r.status_code == 202, r.json
-    assert r.json["params"] == {"seed": 3, "engine": "fast", "size": 512, "preset": 1, "generator": "paintings"}
+    assert r.json["params"] == {"seed": 3, "engine": "fast", "size": 512, "preset": 1, "generator": "paintings",
+                                "face_strength": params.Portrait.model_fields["face_strength"].default}
     assert client.sent == [(queue.PORTRAIT, r.json["id"], queue.SLOW_QUEUE)]
     assert tasks.run_job(r.json["id"]) == "succeeded"
     assert fake_engine.CALLS[-1]["generator"] == "paintings" and fake_engine.CALLS[-1]["args"] == (3, None)
