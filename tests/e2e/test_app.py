@@ -239,6 +239,39 @@ def test_portrait(server, page):
     shot(page, "portrait-result", tall=1100)
 
 
+@pytest.fixture(scope="module")
+def face_photo(tmp_path_factory) -> Path:
+    """A 'photo' with a face in it: a DCGAN face pasted onto a gradient (tests make their own images)."""
+    from tests.test_faces import gan_photo
+    from worker.core.images import to_image
+
+    path = tmp_path_factory.mktemp("face") / "me.png"
+    to_image(gan_photo()).save(path)
+    return path
+
+
+def test_portrait_from_a_photo(server, page, face_photo):
+    page.set_viewport_size(DESKTOP)
+    open_app(page, server)
+    tid(page, "portrait-tab").click()
+    tid(page, "portrait-from-photo").click()
+    assert tid(page, "portrait-seed").count() == 0  # the seed belongs to "New face"
+    pick(page, "portrait-photo-pick", face_photo, "Your portrait photo")
+    tid(page, "preset-7").click()
+    tid(page, "engine-fast").click()
+    small(page)
+    tid(page, "portrait-generate").click()
+    tid(page, "job-status").wait_for()
+    assert "from your photo" in page.inner_text("body")
+    page.wait_for_function(
+        "() => ['Done', 'Canceled'].includes(document.querySelector('[data-testid=job-status]')?.innerText)"
+        " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
+    assert tid(page, "job-status").inner_text() == "Done"
+    assert image_loaded(page, "result-image"), "the portrait did not load"
+    assert image_loaded(page, "before-image"), "the aligned face (urls.face) did not load"
+    shot(page, "portrait-photo-result", tall=1100)
+
+
 def test_server_down_shows_errors(server, page):
     open_app(page, server)
     tid(page, "settings-tab").click()
