@@ -62,6 +62,8 @@ class Urls(BaseModel):
     cancel: str
     face: Optional[str] = Field(None, description="portraits: the face as it went into the painting (the aligned "
                                 "crop of the photo, or the upscaled GAN face), PNG, once succeeded")
+    content: Optional[str] = Field(None, description="the uploaded photo as stored (downscaled at the door), PNG; "
+                                   "absent for generated portraits")
 
 
 class Job(BaseModel):
@@ -332,6 +334,11 @@ def spec(generators: tuple[str, ...] = (), translators: tuple[str, ...] = ()) ->
                  200: {"description": "PNG", "content": {"image/png": IMAGE}},
                  404: error("no such job, or its face expired"), 409: error("not a portrait, or not succeeded")})
     def face(path: JobPath): ...
+
+    @api.get("/jobs/<job_id>/content", summary="The photo the job was made from, as stored", tags=[jobs],
+             responses={200: {"description": "PNG", "content": {"image/png": IMAGE}},
+                        404: error("no such job, no photo (a generated portrait), or it expired")})
+    def content(path: JobPath): ...
 
     @api.post("/jobs/<job_id>/cancel", summary="Cancel: a queued job never starts, a running one stops within a "
               "step", tags=[jobs], responses={202: Job, 404: error("no such job"), 409: error("already ended")})

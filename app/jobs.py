@@ -54,7 +54,8 @@ def job_json(rec: dict) -> dict:
         "params": rec["params"], "error": rec["error"],
         "urls": {"get": url_for("jobs.get", job_id=jid), "result": url_for("jobs.result", job_id=jid),
                  "preview": url_for("jobs.preview", job_id=jid), "cancel": url_for("jobs.cancel", job_id=jid),
-                 **({"face": url_for("jobs.face", job_id=jid)} if rec["kind"] == "portrait" else {})},
+                 **({"face": url_for("jobs.face", job_id=jid)} if rec["kind"] == "portrait" else {}),
+                 **({"content": url_for("jobs.content", job_id=jid)} if rec["inputs"].get("content") else {})},
     }
 
 
@@ -267,6 +268,17 @@ def face(job_id):
     except FileNotFoundError:
         raise APIError(404, "face_expired", "the face file is gone (expired)")
     return Response(data, mimetype="image/png", headers=download(job_id + "-face", "png"))
+
+
+@bp.get("/<job_id>/content")
+def content(job_id):
+    """The photo the job was made from, as stored (downscaled at the door): a client's "before" after a reload."""
+    rec = load(job_id)
+    try:
+        data = media().get(rec["inputs"]["content"])
+    except (KeyError, FileNotFoundError):
+        raise APIError(404, "content_expired", "this job has no stored photo (a generated portrait) or it expired")
+    return Response(data, mimetype="image/png", headers=download(job_id + "-photo", "png"))
 
 
 @bp.get("/<job_id>/preview")

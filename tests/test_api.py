@@ -80,7 +80,8 @@ def test_stylize_gatys_job_lifecycle(client):
     assert job["status"] == "queued" and job["queue_position"] == 1 and job["kind"] == "stylize"
     assert job["params"]["engine"] == "gatys" and job["params"]["seed"] == 7 and job["params"]["size"] == 512
     assert job["urls"] == {k: f"/api/jobs/{job['id']}" + s for k, s in
-                           (("get", ""), ("result", "/result"), ("preview", "/preview"), ("cancel", "/cancel"))}
+                           (("get", ""), ("result", "/result"), ("preview", "/preview"), ("cancel", "/cancel"),
+                            ("content", "/content"))}
     assert client.sent == [(queue.STYLIZE, job["id"], queue.SLOW_QUEUE)]
     assert client.get(job["urls"]["result"]).status_code == 409
 
@@ -340,6 +341,17 @@ def test_result_format_and_preview_before_ready(client):
     tasks.run_job(job["id"])
     r = client.get(job["urls"]["result"] + "?format=gif")
     assert r.status_code == 422 and r.json["error"]["field"] == "format"
+
+
+def test_the_stored_photo_comes_back_for_a_reload(client):
+    job = submit_ok(client, content=image_bytes("PNG", size=(90, 60), color=(10, 200, 30)))
+    r = client.get(job["urls"]["content"])
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    img = Image.open(io.BytesIO(r.data))
+    assert img.size == (90, 60) and img.convert("RGB").getpixel((45, 30)) == (10, 200, 30)
+    face = client.post("/api/portrait", json={"seed": 3, "preset": 1}).json
+    assert "content" not in face["urls"]  # a generated portrait has no photo
+    assert client.get(f"/api/jobs/{face['id']}/content").json["error"]["code"] == "content_expired"
 
 
 def test_bad_idempotency_key_is_400(client):

@@ -61,7 +61,8 @@ test('succeeded: before/after, save and share', async () => {
   mount();
   await waitFor(() => expect(screen.getByTestId('result-image')).toBeTruthy());
   expect(screen.getByTestId('result-image').props.source).toEqual({ uri: 'http://s/api/jobs/job1/result' });
-  expect(screen.getByTestId('before-image').props.source).toEqual({ uri: 'file:///p.jpg' });
+  // the server's stored copy of the photo (urls.content) is the "before": it survives a reload
+  expect(screen.getByTestId('before-image').props.source).toEqual({ uri: 'http://s/api/jobs/job1/content' });
   expect(screen.getByTestId('save-result')).toHaveTextContent('Save to photos');
   fireEvent.press(screen.getByTestId('save-result'));
   await waitFor(() => expect(screen.getByTestId('action-note')).toHaveTextContent('Saved to your photos.'));
@@ -138,7 +139,9 @@ test('a "before" photo that no longer loads (web blob after a reload) is dropped
 });
 
 test('after a reload the web photo is gone: the result shows and a line says why there is no "before"', async () => {
-  jest.spyOn(api, 'getJob').mockResolvedValue(job('succeeded', 10, 10));
+  const done = job('succeeded', 10, 10);
+  delete done.urls.content;  // a server without the stored photo (expired)
+  jest.spyOn(api, 'getJob').mockResolvedValue(done);
   mount({ entry: { ...entry, content: { uri: 'blob:http://x/1', name: 'p.jpg', type: 'image/jpeg' } } });
   await waitFor(() => expect(screen.getByTestId('result-image')).toBeTruthy());
   expect(screen.queryByTestId('before-image')).toBeNull();
