@@ -131,7 +131,7 @@ def main(argv=None) -> int:
         result = measure(a.url.rstrip("/"), a.clients, a.jobs, a.size, a.poll, a.timeout)
     else:
         with tempfile.TemporaryDirectory(prefix="load-") as tmp, \
-                Stack(Path(tmp), env={"QUEUE_CAP": "100000"}) as stack:
+                Stack(Path(tmp), env={"QUEUE_CAP": "100000", "CLIENT_CAP": "100000"}) as stack:
             stack.start_api(workers=2, threads=8)
             names = [f"w{i}" for i in range(a.workers)]
             for n in names:

@@ -185,6 +185,10 @@ def test_portrait_cli_reports_the_seed_and_paints_a_photo(tmp_path, capsys):
                  "--json"]) == 0
     assert '"seed": 3' in capsys.readouterr().out
     assert Image.open(tmp_path / "p.png").size == (64, 64)
+    assert main(["portrait", "-o", str(tmp_path / "p2.png"), "--seed", "3", "--preset", "4", "--size", "64",
+                 "--upscale", "2"]) == 0  # print size after the engine, as the service does it
+    assert Image.open(tmp_path / "p2.png").size == (128, 128)
+    capsys.readouterr()
     to_image(gan_photo()).save(tmp_path / "me.png")
     assert main(["portrait", "--photo", str(tmp_path / "me.png"), "-o", str(tmp_path / "q.png"), "--preset", "7",
                  "--size", "96", "--json"]) == 0

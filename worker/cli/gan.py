@@ -3,7 +3,7 @@
   python -m worker faces -o GRID.png [--seed N] [--count N]
   python -m worker faces --interpolate A B --frames N -o MORPH.gif
   python -m worker portrait -o OUT [--seed N] [STYLE | --preset N] [--engine fast|gatys] [--size PX]
-      [--generator NAME] [--photo FILE] [--face-strength F] [--truncation T] [--candidates K]
+      [--generator NAME] [--photo FILE] [--face-strength F] [--truncation T] [--candidates K] [--upscale 2|4]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 from worker import params
 from worker.cli.flags import add_flags
 
-PORTRAIT = [n for n in params.Portrait.model_fields if n != "upscale"]  # the contract's fields, as flags
+PORTRAIT = list(params.Portrait.model_fields)  # the contract's fields, as flags
 
 
 def add_arguments(p) -> None:
@@ -69,8 +69,15 @@ def main(args) -> int:
             seed = args.seed if args.seed is not None or args.photo else random.randrange(2**31)
             style = Image.open(args.style).convert("RGB") if args.style else None
             given = {n: getattr(args, n) for n in PORTRAIT if n != "seed" and getattr(args, n) is not None}
+            factor = given.pop("upscale", 1)
             photo = Image.open(args.photo).convert("RGB") if args.photo else None
             out = portrait.run(seed, style, photo=photo, device=args.device, **given)
+            if factor > 1:  # print size, as the service does it: after the engine
+                from worker.engines import upscale
+
+                info = out.info
+                out = upscale.run(out, factor, device=args.device)
+                out.info.update({k: v for k, v in info.items() if k in ("candidate", "faces_found")})
             out.save(args.output)
             summary = {"output": args.output, "seed": seed, "engine": args.engine, "size": list(out.size),
                        **{k: out.info[k] for k in ("candidate", "faces_found") if k in out.info}}
