@@ -216,6 +216,20 @@ def test_progress_and_cancel_a_gatys_job(server, page, photo, style_image):
     assert "canceled" in page.locator('[data-testid^="history-item-"]').first.inner_text()
 
 
+def paint_portrait(page, preset: int, title: str) -> None:
+    """A fast portrait at 256 px with this preset, to the end: its job page shows `title`, then Done."""
+    tid(page, f"preset-{preset}").click()
+    tid(page, "engine-fast").click()
+    small(page)
+    tid(page, "portrait-generate").click()
+    tid(page, "job-status").wait_for()
+    assert title in page.inner_text("body")
+    page.wait_for_function(
+        "() => ['Done', 'Canceled'].includes(document.querySelector('[data-testid=job-status]')?.innerText)"
+        " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
+    assert tid(page, "job-status").inner_text() == "Done"
+
+
 def test_portrait(server, page):
     page.set_viewport_size(DESKTOP)
     open_app(page, server)
@@ -223,16 +237,7 @@ def test_portrait(server, page):
     seed = tid(page, "portrait-seed").inner_text()
     tid(page, "portrait-new-face").click()
     assert tid(page, "portrait-seed").inner_text() != seed
-    tid(page, "preset-5").click()
-    tid(page, "engine-fast").click()
-    small(page)
-    tid(page, "portrait-generate").click()
-    tid(page, "job-status").wait_for()
-    assert "face #" in page.inner_text("body")
-    page.wait_for_function(
-        "() => ['Done', 'Canceled'].includes(document.querySelector('[data-testid=job-status]')?.innerText)"
-        " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
-    assert tid(page, "job-status").inner_text() == "Done"
+    paint_portrait(page, preset=5, title="face #")
     assert image_loaded(page, "result-image"), "the portrait did not load"
     assert image_loaded(page, "before-image"), "the generated face did not load"
     assert page.locator('[aria-label="The generated face"]:visible').count() == 1
@@ -257,16 +262,7 @@ def test_portrait_from_a_photo(server, page, face_photo):
     tid(page, "portrait-from-photo").click()
     assert tid(page, "portrait-seed").count() == 0  # the seed belongs to "New face"
     pick(page, "portrait-photo-pick", face_photo, "Your portrait photo")
-    tid(page, "preset-7").click()
-    tid(page, "engine-fast").click()
-    small(page)
-    tid(page, "portrait-generate").click()
-    tid(page, "job-status").wait_for()
-    assert "from your photo" in page.inner_text("body")
-    page.wait_for_function(
-        "() => ['Done', 'Canceled'].includes(document.querySelector('[data-testid=job-status]')?.innerText)"
-        " || /^Failed/.test(document.querySelector('[data-testid=job-status]')?.innerText || '')", timeout=120_000)
-    assert tid(page, "job-status").inner_text() == "Done"
+    paint_portrait(page, preset=7, title="from your photo")
     assert image_loaded(page, "result-image"), "the portrait did not load"
     assert image_loaded(page, "before-image"), "the aligned face (urls.face) did not load"
     shot(page, "portrait-photo-result", tall=1100)
