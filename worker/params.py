@@ -94,7 +94,14 @@ def fail(code: str, message: str, field: str | None = None) -> PydanticCustomErr
 WEIGHT = r"(?:[0-9]+(?:\.[0-9]+)?)"
 POSITIVE = r"(?:[0-9]*[1-9][0-9]*(?:\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)"  # a weight above 0
 ZERO = r"(?:0+(?:\.0+)?)"
-_ITEM = "(?:" + "|".join(re.escape(p.name) for p in preset_table.PRESETS) + "|" + "|".join(
+
+
+def _any_case(name: str) -> str:
+    """A pattern for `name` in any letter case: JSON Schema's ECMA regexes have no (?i) flag."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+_ITEM = "(?:" + "|".join(_any_case(p.name) for p in preset_table.PRESETS) + "|" + "|".join(
     str(i) for i in reversed(range(PRESETS))) + ")"
 _PART = f"{_ITEM}(?::{POSITIVE})?"
 PRESET_PATTERN = f"^{_PART}(?:, *{_PART}){{0,{PRESETS - 1}}}$"
