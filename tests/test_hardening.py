@@ -106,6 +106,7 @@ def test_health_ready_once_every_live_worker_is(client):
     jobs = client.app.extensions["jobs"]
     assert client.get("/api/health").json["ready"] is False  # no worker yet
     jobs.heartbeat("fast@h", {"queues": ["fast"], "ready": True})
+    assert client.get("/api/health").json["ready"] is False  # the slow queue's worker has not reported yet
     jobs.heartbeat("slow@h", {"queues": ["slow"], "ready": False})
     h = client.get("/api/health").json
     assert h["status"] == "ok" and h["ready"] is False
