@@ -4,7 +4,8 @@ server disagree on.
 
 Schemathesis runs against the Flask app in-process (from_wsgi) with the enqueue faked, not a live gunicorn: what it
 checks is the HTTP contract (validation, status codes, response shapes, headers, methods), which is the same app
-either way, and in-process it is deterministic and quick on 2 cores; tests/integration covers the served stack.
+either way, and in-process it is deterministic and quick on 2 cores. tests/test_openapi_live.py runs the same cases
+against the live server (gunicorn + a Celery worker).
 """
 from __future__ import annotations
 
