@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 
@@ -66,7 +65,7 @@ def main(args) -> int:
     start = time.perf_counter()
     try:
         if hasattr(args, "engine"):
-            seed = args.seed if args.seed is not None or args.photo else random.randrange(2**31)
+            seed = args.seed if args.seed is not None or args.photo else params.random_seed()
             style = Image.open(args.style).convert("RGB") if args.style else None
             given = {n: getattr(args, n) for n in PORTRAIT if n != "seed" and getattr(args, n) is not None}
             factor = given.pop("upscale", 1)

@@ -201,8 +201,9 @@ def run(seed: Optional[int] = None, style: Image.Image | None = None, *, photo: 
         raise ValueError("give a style image or a preset, not both")
     if engine == "gatys" and style is None:
         raise ValueError("the gatys engine needs a style image (presets belong to the fast engine)")
-    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
-        raise ValueError(f"size must be an integer from 64 to 2048 pixels, not {size!r}")
+    lo, hi = contract.MIN_SIZE["portrait"], contract.ENGINE_MAX_SIZE["cpu"]["portrait"]
+    if isinstance(size, bool) or not isinstance(size, int) or not lo <= size <= hi:
+        raise ValueError(f"size must be an integer from {lo} to {hi} pixels, not {size!r}")
     if (photo is None) == (seed is None):
         raise ValueError("give a seed (a generated face) or a photo, not both and not neither")
     face_strength = _check_strength(FACE_STRENGTH if face_strength is None else face_strength)
