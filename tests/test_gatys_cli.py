@@ -43,6 +43,18 @@ def last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def test_progress_bar_keeps_one_bar_from_the_step_0_preview_and_restarts_when_steps_go_back():
+    import io
+    from types import SimpleNamespace as P
+
+    out = io.StringIO()
+    bar = cli.Bar(out)
+    for step in (0, 1, 2, 3, 0, 1, 2, 3):  # two runs of 3 steps, each opening with the fast preview (step 0)
+        bar(P(step=step, total=3, losses={}))
+    text = out.getvalue()
+    assert text.count("3/3") == 2 and text.count("0/3") == 2  # one bar per run: no restart at step 1
+
+
 def test_json_repeat_and_output(files, capsys):
     tmp, c, s, _ = files
     out = tmp / "out.png"

@@ -41,7 +41,8 @@ def add_arguments(p) -> None:
 
 
 class Bar:
-    """A tqdm bar on stderr per run (--repeat starts a new one at step 1); the last step shows when it closes."""
+    """A tqdm bar on stderr per run (a step lower than the bar's starts a new one: --repeat, or a restart); the last
+    step shows when it closes. Progressive Gatys reports step 0 (the fast preview) first: same bar."""
 
     def __init__(self, stream=None, desc="gatys"):
         self.stream, self.bar, self.desc = stream, None, desc
@@ -49,7 +50,7 @@ class Bar:
     def __call__(self, p) -> None:
         from tqdm import tqdm
 
-        if self.bar is None or p.step == 1:
+        if self.bar is None or p.step < self.bar.n:
             self.close()
             self.bar = tqdm(total=p.total, file=self.stream or sys.stderr, unit="step", desc=self.desc)
         loss = p.losses.get("total")
