@@ -15,10 +15,10 @@ train-pix2pix commands write these, and a published official checkpoint can simp
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from worker.params import NAME_RE
+
 TRANSLATE_EXTS = (".safetensors", ".pth")
 BUNDLED_TRANSLATE = ("vintage",)  # worker.models entries offered as `engine=translate model=NAME`
 

@@ -38,7 +38,6 @@ from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
 from worker import presets as preset_table
-from worker.generators import NAME_RE
 
 # --- limits -------------------------------------------------------------------------------------------------------
 MAX_SIZE = 1024         # output long side the API admits (env MAX_SIZE may lower it); every engine runs it
@@ -148,6 +147,8 @@ def weights_value(raw: Any) -> Any:
 StyleWeights = Annotated[list[float], BeforeValidator(weights_value), WithJsonSchema({
     "type": "string", "pattern": weights_pattern(), "examples": ["0.7,0.3"],
     "description": "one weight per style file, comma-separated, at least one above 0 (default: equal)"})]
+# A trained generator's, translate model's or training run's name: also a folder/file name under MODELS_DIR.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Name = Annotated[str, Field(pattern=NAME_RE.pattern)]
 
 

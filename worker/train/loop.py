@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from worker.engines import Canceled, Progress
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from worker.params import NAME_RE
 
 
 def check_name(name: str) -> str:
