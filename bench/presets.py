@@ -73,7 +73,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     judge = Judge()
     feats: dict = {}
-    photos = {n: fast._fit(Image.open(IMAGES / n), args.size) for n in PHOTOS}
+    photos = {n: fast.fit(Image.open(IMAGES / n), args.size) for n in PHOTOS}
     out_dir = Path(args.out) if args.out else None
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)

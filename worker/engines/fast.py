@@ -17,7 +17,7 @@ On a small shared CPU, OMP_WAIT_POLICY=PASSIVE in the worker's environment avoid
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -114,7 +114,7 @@ def _to_image(t: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr, "RGB")
 
 
-def _fit(img: Image.Image, size: int) -> Image.Image:
+def fit(img: Image.Image, size: int) -> Image.Image:
     if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"size must be an integer from {MIN_SIZE} to {MAX_SIZE} pixels (long side), not {size!r}")
     img = img.convert("RGB")
@@ -142,6 +142,19 @@ def keep_color(stylized: Image.Image, original: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
+def style_embedding(images: Sequence[Image.Image], weights: Sequence[float], dev: torch.device) -> torch.Tensor:
+    """(1, 100): the weighted mean (weights normalised) of the images' style embeddings, one predictor batch. A
+    blend of styles, or a style with the photo's own embedding (Magenta's strength)."""
+    vecs = embed(net("arbitrary_predict", dev), torch.cat([_to_tensor(_square(i), dev) for i in images]))  # (n, 100)
+    w = torch.tensor([float(x) for x in weights], dtype=vecs.dtype, device=dev)
+    return ((w / w.sum()) @ vecs)[None]
+
+
+def paint_arbitrary(original: Image.Image, vec: torch.Tensor, dev: torch.device) -> Image.Image:
+    """`original` (already at its output size) through the transformer with style embedding `vec` (1, 100)."""
+    return _to_image(stylize_arbitrary(net("arbitrary_transform", dev), _to_tensor(original, dev), vec))
+
+
 def _check(should_cancel: Optional[ShouldCancel]) -> None:
     if should_cancel is not None and should_cancel():
         raise Canceled()
@@ -161,7 +174,7 @@ def run(content: Image.Image, style: Image.Image | None = None, *, preset: str |
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be a number from 0 to 1, not {strength!r}")
     dev = devices.pick(device)
-    original = _fit(content, size)
+    original = fit(content, size)
     report = on_progress or (lambda p: None)
     _check(should_cancel)
     if weights is not None:
@@ -171,11 +184,10 @@ def run(content: Image.Image, style: Image.Image | None = None, *, preset: str |
         out = keep_color(out, original) if preserve_color else out
         return out if strength >= 1.0 else Image.blend(original, out, float(strength))
     # arbitrary: embed the style (and the content, for strength < 1) in one batch, then transform at full size
-    squares = [_square(style)] + ([_square(original)] if strength < 1.0 else [])
-    vecs = embed(net("arbitrary_predict", dev), torch.cat([_to_tensor(s, dev) for s in squares]))  # (1|2, 100)
-    vec = vecs[:1] if strength >= 1.0 else strength * vecs[:1] + (1.0 - strength) * vecs[1:]
+    mix = ([style, original], [strength, 1.0 - strength]) if strength < 1.0 else ([style], [1.0])
+    vec = style_embedding(*mix, dev)
     report(Progress(1, 2))
     _check(should_cancel)
-    out = _to_image(stylize_arbitrary(net("arbitrary_transform", dev), _to_tensor(original, dev), vec))
+    out = paint_arbitrary(original, vec, dev)
     report(Progress(2, 2))
     return keep_color(out, original) if preserve_color else out

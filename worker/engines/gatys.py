@@ -51,19 +51,11 @@ def fast_guess(content: Image.Image, styles: Sequence[Image.Image], weights: Seq
     """The fast network's picture of `content` at long side `side`, in the blend of `styles` (weights normalised):
     one style embedding per style image, their weighted mean, one transformer pass. ValueError for an image the
     network cannot take at that side (a short side under 32 px)."""
-    import torch
-
     from worker.device import pick
     from worker.engines import fast
 
     dev = pick(device)
-    original = fast._fit(content, side)
-    squares = torch.cat([fast._to_tensor(fast._square(s), dev) for s in styles])
-    vecs = fast.embed(fast.net("arbitrary_predict", dev), squares)  # (n, 100)
-    w = torch.tensor([float(x) for x in weights], dtype=vecs.dtype, device=dev)
-    vec = (w / w.sum()) @ vecs
-    y = fast.stylize_arbitrary(fast.net("arbitrary_transform", dev), fast._to_tensor(original, dev), vec[None])
-    return fast._to_image(y)
+    return fast.paint_arbitrary(fast.fit(content, side), fast.style_embedding(styles, weights, dev), dev)
 
 
 def check_style_side(opts, device) -> None:
