@@ -36,9 +36,8 @@ from worker.core.retinaface import RetinaFace
 from worker.engines import OnProgress, Progress, ShouldCancel
 
 ENGINES = ("fast", "gatys")
-# Defaults for the bundled face generator, picked by looking at grids of 64 seeds (bench/portraits.py shows them):
-# t=1 gives the most coherent faces without the washed-out look of scaling; 8 candidates cost ~0.1 s.
-TRUNCATION, CANDIDATES = 1.0, 8
+# Defaults for the bundled face generator (the contract's, worker/params.py)
+TRUNCATION, CANDIDATES = contract.GAN_TRUNCATION, contract.GAN_CANDIDATES
 # How strongly the face is painted (0: not at all, 1: like the rest): the contract's default (worker/params.py),
 # picked with bench/portraits.py (face detection by another detector family, landmark shift, contact sheets).
 FACE_STRENGTH = contract.Portrait.model_fields["face_strength"].default
@@ -142,11 +141,12 @@ def enlarge(raw: torch.Tensor, size: int, device: str) -> Image.Image:
 def photo_face(photo: Image.Image, size: int, device: str = "auto") -> dict:
     """The largest face of `photo`, aligned and cropped head-and-shoulders: {face (PIL, size x size), landmarks
     (in the crop), faces_found}. NoFace when there is none."""
-    found = facecore.find(detector(devices.pick(device)), to_tensor(photo.convert("RGB")))
+    pixels = to_tensor(photo.convert("RGB"))
+    found = facecore.find(detector(devices.pick(device)), pixels)
     if not found:
         raise NoFace("no face was found in the photo; use a photo where a face is clearly visible (frontal, "
                      "not too small)")
-    crop, landmarks = facecore.align(to_tensor(photo.convert("RGB")), found[0].landmarks, size)
+    crop, landmarks = facecore.align(pixels, found[0].landmarks, size)
     return {"face": to_image(crop), "landmarks": landmarks.tolist(), "faces_found": len(found)}
 
 
