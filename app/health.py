@@ -69,7 +69,7 @@ def health():
     # ready: every live worker has its models loaded and every queue has one of them (the first job of either kind
     # will not wait for a warm-up, nor for a worker that has not reported yet)
     served = {q for w in workers if w.get("ready") for q in w.get("queues", [])}
-    ready = bool(workers) and all(w.get("ready") for w in workers) and set(queue.QUEUES) <= served
+    ready = all(w.get("ready") for w in workers) and set(queue.QUEUES) <= served
     body = {"status": "ok" if ok else "unavailable", "ready": ready,
             "broker": probes["broker"], "job_store": {**probes["job_store"], "ok": store_ok},
             "disk": probes["disk"],

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from app.errors import APIError
+from worker import params
 
 register_heif_opener()
 
@@ -58,7 +59,6 @@ def max_side() -> int | None:
     one). Style images are capped the same (size x style_scale <= MAX_SIZE)."""
     if not has_app_context():
         return None
-    from worker import params
     return min(int(current_app.config["MAX_SIZE"]), params.MAX_SIZE)
 
 
